@@ -1,0 +1,35 @@
+#include "app/app.hpp"
+
+#include "services/admin/routes.hpp"
+#include "services/auth/routes.hpp"
+#include "services/booking/routes.hpp"
+#include "services/flight/routes.hpp"
+#include "services/payment/routes.hpp"
+
+namespace cj {
+
+Result<std::unique_ptr<App>> open_app(Config config) {
+  auto app = std::make_unique<App>();
+  app->config = std::move(config);
+  auto db = db::Db::open(app->config.db);
+  if (!db) return db.error();
+  app->db = std::move(*db);
+  const int workers =
+      app->config.worker_threads > 0 ? app->config.worker_threads : app->config.db.pool_size;
+  if (app->config.redis.enabled()) {
+    app->redis = redis::Client::create(app->config.redis, workers + app->config.io_threads);
+    app->login_limiter = make_redis_limiter(app->redis);
+  } else {
+    app->login_limiter = make_memory_limiter();
+  }
+  return app;
+}
+
+std::vector<http::Service> build_services(App& app) {
+  return {
+      auth::make_service(app),    flight::make_service(app), booking::make_service(app),
+      admin::make_service(app),   payment::make_service(app),
+  };
+}
+
+}  // namespace cj

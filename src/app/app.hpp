@@ -1,0 +1,28 @@
+// Everything the services share at run time, built once at start.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/attempt_limiter.hpp"
+#include "core/config.hpp"
+#include "core/db.hpp"
+#include "core/redis.hpp"
+#include "http/types.hpp"
+
+namespace cj {
+
+struct App {
+  Config config;
+  std::unique_ptr<db::Db> db;
+  std::shared_ptr<redis::Client> redis;  // null when REDIS_HOST is unset
+  std::unique_ptr<AttemptLimiter> login_limiter;
+};
+
+// Opens the database and Redis (when configured) described by `config`.
+Result<std::unique_ptr<App>> open_app(Config config);
+
+// The five services with their routes, bound to `app` (which must outlive them).
+std::vector<http::Service> build_services(App& app);
+
+}  // namespace cj

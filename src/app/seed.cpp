@@ -1,0 +1,168 @@
+#include "app/seed.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/log.hpp"
+#include "core/security.hpp"
+#include "services/auth/store.hpp"
+#include "services/flight/rules.hpp"
+
+namespace cj {
+namespace {
+
+constexpr const char* kAdminEmail = "admin@cloudjet.com";
+
+struct DemoAirport {
+  const char* code;
+  const char* name;
+  const char* city;
+  const char* country;
+};
+constexpr DemoAirport kAirports[] = {
+    {"ICN", "인천국제공항", "서울", "대한민국"},
+    {"GMP", "김포국제공항", "서울", "대한민국"},
+    {"NRT", "나리타국제공항", "도쿄", "일본"},
+    {"KIX", "간사이국제공항", "오사카", "일본"},
+    {"BKK", "수완나품국제공항", "방콕", "태국"},
+    {"SYD", "킹스포드스미스공항", "시드니", "호주"},
+    {"LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국"},
+    {"CDG", "샤를드골국제공항", "파리", "프랑스"},
+};
+
+struct DemoFlight {
+  const char* id;
+  const char* from;
+  const char* to;
+  const char* dep;
+  const char* arr;
+  const char* aircraft;
+  int base_price;
+};
+constexpr DemoFlight kFlights[] = {
+    {"CJ101", "ICN", "NRT", "06:30:00", "09:15:00", "Boeing 737-800", 320000},
+    {"CJ102", "ICN", "NRT", "09:30:00", "12:15:00", "Airbus A320", 320000},
+    {"CJ111", "ICN", "KIX", "07:00:00", "09:30:00", "Boeing 737-800", 350000},
+    {"CJ121", "ICN", "BKK", "08:00:00", "12:30:00", "Boeing 787-9", 450000},
+    {"CJ131", "ICN", "SYD", "10:00:00", "22:30:00", "Airbus A330-300", 720000},
+    {"CJ141", "ICN", "LAX", "11:00:00", "06:30:00", "Boeing 777-300ER", 850000},
+    {"CJ151", "ICN", "CDG", "13:00:00", "18:30:00", "Airbus A350-900", 950000},
+};
+constexpr int kDemoDays = 30;
+constexpr int kTotalSeats = 180;
+
+std::string date_plus_days(int days) {
+  const auto d = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) +
+                 std::chrono::days(days);
+  const std::chrono::year_month_day ymd{d};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// Uniform in [lo, hi] from the CSPRNG (demo data only; no need for anything fancier).
+int uniform(int lo, int hi) {
+  const auto bytes = security::random_bytes(4);
+  std::uint32_t v = 0;
+  std::memcpy(&v, bytes.data(), 4);
+  return lo + static_cast<int>(v % static_cast<std::uint32_t>(hi - lo + 1));
+}
+
+}  // namespace
+
+Result<bool> database_is_empty(db::Db& db) {
+  return db.run("seed.is_empty", [](soci::session& s) {
+    long long n = 0;
+    s << "SELECT COUNT(*) FROM airports", soci::into(n);
+    return n == 0;
+  });
+}
+
+Result<int> seed_demo(db::Db& db) {
+  const char* insert_airport = db.pick(
+      "INSERT OR IGNORE INTO airports (airport_code, airport_name, city, country) "
+      "VALUES (:c, :n, :city, :country)",
+      "INSERT IGNORE INTO airports (airport_code, airport_name, city, country) "
+      "VALUES (:c, :n, :city, :country)");
+  const char* insert_flight = db.pick(
+      "INSERT OR IGNORE INTO flights (flight_id, airline, departure_airport, arrival_airport, "
+      "departure_time, arrival_time, duration, aircraft, base_price, total_seats, is_active) "
+      "VALUES (:id, 'CloudJet', :f, :t, :dep, :arr, :dur, :ac, :price, :seats, 1)",
+      "INSERT IGNORE INTO flights (flight_id, airline, departure_airport, arrival_airport, "
+      "departure_time, arrival_time, duration, aircraft, base_price, total_seats, is_active) "
+      "VALUES (:id, 'CloudJet', :f, :t, :dep, :arr, :dur, :ac, :price, :seats, 1)");
+  const char* insert_schedule = db.pick(
+      "INSERT OR IGNORE INTO flight_schedules (flight_id, flight_date, current_price, "
+      "available_seats, status) VALUES (:id, :d, :price, :seats, 'ACTIVE')",
+      "INSERT IGNORE INTO flight_schedules (flight_id, flight_date, current_price, "
+      "available_seats, status) VALUES (:id, :d, :price, :seats, 'ACTIVE')");
+  return db.transaction("seed.demo", [&](soci::session& s) -> Result<int> {
+    for (const auto& a : kAirports) {
+      const std::string c = a.code, n = a.name, city = a.city, country = a.country;
+      s << insert_airport, soci::use(c), soci::use(n), soci::use(city), soci::use(country);
+    }
+    for (const auto& f : kFlights) {
+      const std::string id = f.id, from = f.from, to = f.to, dep = f.dep, arr = f.arr,
+                        ac = f.aircraft;
+      const std::string dur = flight::duration_text(*flight::parse_time_of_day(dep),
+                                                    *flight::parse_time_of_day(arr));
+      const int price = f.base_price;
+      const int seats = kTotalSeats;
+      s << insert_flight, soci::use(id), soci::use(from), soci::use(to), soci::use(dep),
+          soci::use(arr), soci::use(dur), soci::use(ac), soci::use(price), soci::use(seats);
+    }
+    int created = 0;
+    for (const auto& f : kFlights) {
+      const std::string id = f.id;
+      for (int day = 0; day < kDemoDays; ++day) {
+        const std::string date = date_plus_days(day);
+        // base × U(0.8, 1.2), rounded to 100 won.
+        const int price = static_cast<int>(
+            std::lround(f.base_price * (uniform(800, 1200) / 1000.0) / 100.0) * 100);
+        const int seats = uniform(150, kTotalSeats - 1);
+        soci::statement st = (s.prepare << insert_schedule, soci::use(id), soci::use(date),
+                              soci::use(price), soci::use(seats));
+        st.execute(true);
+        created += static_cast<int>(st.get_affected_rows());
+      }
+    }
+    return created;
+  });
+}
+
+Result<AdminSeed> ensure_admin(App& app) {
+  auth::AuthStore store(*app.db);
+  auto existing = store.find_by_email(kAdminEmail);
+  if (!existing) return existing.error();
+  AdminSeed out;
+  if (*existing) {
+    const auto& admin = **existing;
+    const bool needs_update =
+        admin.role != "ADMIN" ||
+        (app.config.admin_password &&
+         security::verify_password(*app.config.admin_password, admin.password_hash) !=
+             security::PasswordCheck::Match);
+    if (!needs_update) return out;
+    if (!app.config.admin_password) {
+      // Keep the password, fix the role.
+      auto st = store.upsert_admin(kAdminEmail, admin.name, admin.password_hash);
+      if (!st) return st.error();
+      return out;
+    }
+  }
+  std::string password;
+  if (app.config.admin_password) {
+    password = *app.config.admin_password;
+  } else {
+    password = security::random_string(
+        20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
+    out.generated_password = password;
+  }
+  auto created = store.upsert_admin(kAdminEmail, "관리자", security::hash_password(password));
+  if (!created) return created.error();
+  out.created = *created;
+  return out;
+}
+
+}  // namespace cj

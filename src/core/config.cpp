@@ -1,0 +1,344 @@
+#include "core/config.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/security.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace cj {
+namespace {
+
+Error config_error(const std::string& text) { return Error{0, "config", text, text}; }
+
+std::string trim(std::string s) {
+  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+// Looks a name up in flags, then the environment, then the .env file.
+class Lookup {
+ public:
+  explicit Lookup(const ConfigSources& s) : s_(s) {}
+  [[nodiscard]] std::optional<std::string> get(const std::string& name) const {
+    for (const auto* m : {&s_.flags, &s_.env, &s_.dotenv}) {
+      if (auto it = m->find(name); it != m->end()) return it->second;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const ConfigSources& s_;
+};
+
+Result<int> parse_int(const std::string& name, const std::string& text, int lo, int hi) {
+  int v = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || v < lo || v > hi) {
+    return config_error(name + " must be an integer from " + std::to_string(lo) + " to " +
+                        std::to_string(hi) + " (got '" + text + "')");
+  }
+  return v;
+}
+
+Result<bool> parse_bool(const std::string& name, const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  if (t == "1" || t == "true" || t == "yes" || t == "on") return true;
+  if (t == "0" || t == "false" || t == "no" || t == "off") return false;
+  return config_error(name + " must be true or false (got '" + text + "')");
+}
+
+std::string percent_decode(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (ec == std::errc() && p == s.data() + i + 3) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// DATABASE_URL: sqlite:///abs/path, sqlite://rel/path, mysql://user:pass@host:port/db
+// (mariadb:// is accepted too).
+Status apply_database_url(const std::string& url, DbConfig& db) {
+  const std::string name = "DATABASE_URL";
+  if (url.rfind("sqlite://", 0) == 0) {
+    db.kind = DbKind::Sqlite;
+    db.sqlite_path = url.substr(9);
+    if (db.sqlite_path.empty()) return config_error(name + " has no SQLite file path");
+    return ok_status();
+  }
+  std::string rest;
+  if (url.rfind("mysql://", 0) == 0) {
+    rest = url.substr(8);
+  } else if (url.rfind("mariadb://", 0) == 0) {
+    rest = url.substr(10);
+  } else {
+    return config_error(name + " must start with sqlite:// or mysql://");
+  }
+  db.kind = DbKind::Mysql;
+  const auto at = rest.rfind('@');
+  if (at != std::string::npos) {
+    const std::string cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = cred.find(':');
+    db.user = percent_decode(cred.substr(0, colon));
+    if (colon != std::string::npos) db.password = percent_decode(cred.substr(colon + 1));
+  }
+  const auto slash = rest.find('/');
+  if (slash == std::string::npos || slash + 1 >= rest.size()) {
+    return config_error(name + " must name a database: mysql://user:pass@host:port/dbname");
+  }
+  db.name = rest.substr(slash + 1);
+  std::string hostport = rest.substr(0, slash);
+  const auto colon = hostport.rfind(':');
+  if (colon != std::string::npos) {
+    auto port = parse_int(name + " port", hostport.substr(colon + 1), 1, 65535);
+    if (!port) return port.error();
+    db.port = *port;
+    hostport = hostport.substr(0, colon);
+  }
+  if (hostport.empty()) return config_error(name + " has no host");
+  db.host = hostport;
+  return ok_status();
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+int Config::port_of(const std::string& service) const {
+  if (service == "auth") return ports.auth;
+  if (service == "flight") return ports.flight;
+  if (service == "booking") return ports.booking;
+  if (service == "admin") return ports.admin;
+  if (service == "payment") return ports.payment;
+  return 0;
+}
+
+std::map<std::string, std::string> parse_dotenv(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.rfind("export ", 0) == 0) line = trim(line.substr(7));
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> environment_snapshot() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+  const Lookup look(sources);
+  Config c;
+
+  auto int_var = [&](const std::string& name, int& target, int lo, int hi) -> Status {
+    if (auto v = look.get(name); v && !v->empty()) {
+      auto parsed = parse_int(name, *v, lo, hi);
+      if (!parsed) return parsed.error();
+      target = *parsed;
+    }
+    return ok_status();
+  };
+  auto bool_var = [&](const std::string& name, bool& target) -> Status {
+    if (auto v = look.get(name); v && !v->empty()) {
+      auto parsed = parse_bool(name, *v);
+      if (!parsed) return parsed.error();
+      target = *parsed;
+    }
+    return ok_status();
+  };
+  auto str_var = [&](const std::string& name, std::string& target) {
+    if (auto v = look.get(name)) target = *v;
+  };
+
+  if (auto env = look.get("CLOUDJET_ENV")) {
+    if (*env == "production") {
+      c.production = true;
+    } else if (!env->empty() && *env != "development" && *env != "test") {
+      return config_error("CLOUDJET_ENV must be production, development or test (got '" + *env +
+                          "')");
+    }
+  }
+  str_var("CLOUDJET_DATA_DIR", c.data_dir);
+  if (c.data_dir.empty()) return config_error("CLOUDJET_DATA_DIR must not be empty");
+
+  str_var("SECRET_KEY", c.secret_key);
+  if (c.production && c.secret_key.empty()) {
+    return config_error("SECRET_KEY is required when CLOUDJET_ENV=production");
+  }
+  if (!c.secret_key.empty() && c.secret_key.size() < 16) {
+    return config_error("SECRET_KEY must be at least 16 characters");
+  }
+  if (auto pw = look.get("CLOUDJET_ADMIN_PASSWORD"); pw && !pw->empty()) {
+    if (pw->size() < 8) return config_error("CLOUDJET_ADMIN_PASSWORD must be at least 8 characters");
+    c.admin_password = *pw;
+  }
+
+  // Database: DATABASE_URL wins over DB_*; neither means embedded SQLite in the data dir.
+  if (auto url = look.get("DATABASE_URL"); url && !url->empty()) {
+    if (auto st = apply_database_url(*url, c.db); !st) return st.error();
+  } else if (auto host = look.get("DB_HOST"); host && !host->empty()) {
+    c.db.kind = DbKind::Mysql;
+    c.db.host = *host;
+    str_var("DB_USER", c.db.user);
+    str_var("DB_PASSWORD", c.db.password);
+    c.db.name = "cloudjet_airline";
+    str_var("DB_NAME", c.db.name);
+    if (auto st = int_var("DB_PORT", c.db.port, 1, 65535); !st) return st.error();
+    if (c.db.user.empty()) return config_error("DB_USER is required when DB_HOST is set");
+  }
+  if (c.db.kind == DbKind::Sqlite && c.db.sqlite_path.empty()) {
+    c.db.sqlite_path = (std::filesystem::path(c.data_dir) / "cloudjet.db").string();
+  }
+  if (c.db.kind == DbKind::Sqlite) c.db.pool_size = 4;
+  if (auto st = int_var("DB_POOL_SIZE", c.db.pool_size, 1, 256); !st) return st.error();
+  if (auto st = int_var("DB_CONNECT_TIMEOUT", c.db.connect_timeout_seconds, 1, 60); !st) {
+    return st.error();
+  }
+  if (auto st = bool_var("SQLITE_FULL_SYNC", c.db.sqlite_full_sync); !st) return st.error();
+
+  str_var("REDIS_HOST", c.redis.host);
+  if (auto st = int_var("REDIS_PORT", c.redis.port, 1, 65535); !st) return st.error();
+  if (auto st = int_var("REDIS_DB", c.redis.db, 0, 15); !st) return st.error();
+  str_var("REDIS_PASSWORD", c.redis.password);
+  if (auto st = int_var("REDIS_TIMEOUT_MS", c.redis.timeout_ms, 1, 10000); !st) return st.error();
+
+  for (auto [name, target] : {std::pair{"AUTH_SERVICE_PORT", &c.ports.auth},
+                              std::pair{"FLIGHT_SERVICE_PORT", &c.ports.flight},
+                              std::pair{"BOOKING_SERVICE_PORT", &c.ports.booking},
+                              std::pair{"ADMIN_SERVICE_PORT", &c.ports.admin},
+                              std::pair{"PAYMENT_SERVICE_PORT", &c.ports.payment}}) {
+    if (auto st = int_var(name, *target, 1, 65535); !st) return st.error();
+  }
+  if (auto v = look.get("SERVICES"); v && !v->empty()) {
+    c.services = split_list(*v);
+    if (c.services.empty()) return config_error("SERVICES must name at least one service");
+    for (const auto& s : c.services) {
+      if (c.port_of(s) == 0) {
+        return config_error("SERVICES has an unknown service '" + s +
+                            "' (auth, flight, booking, admin, payment)");
+      }
+    }
+  }
+  if (auto v = look.get("SINGLE_PORT"); v && !v->empty()) {
+    auto p = parse_int("SINGLE_PORT", *v, 1, 65535);
+    if (!p) return p.error();
+    c.single_port = *p;
+  }
+  str_var("BIND_ADDRESS", c.bind_address);
+  if (auto st = int_var("IO_THREADS", c.io_threads, 1, 64); !st) return st.error();
+  if (auto st = int_var("WORKER_THREADS", c.worker_threads, 0, 512); !st) return st.error();
+  int max_body_kib = static_cast<int>(c.max_body_bytes / 1024);
+  if (auto st = int_var("MAX_BODY_KIB", max_body_kib, 1, 1024 * 1024); !st) return st.error();
+  c.max_body_bytes = static_cast<std::size_t>(max_body_kib) * 1024;
+  if (auto st = int_var("MAX_CONNECTIONS", c.max_connections, 1, 1000000); !st) return st.error();
+  if (auto st = int_var("READ_TIMEOUT_SECONDS", c.read_timeout_seconds, 1, 3600); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("WRITE_TIMEOUT_SECONDS", c.write_timeout_seconds, 1, 3600); !st) {
+    return st.error();
+  }
+  if (auto v = look.get("CORS_ORIGINS")) c.cors_origins = split_list(*v);
+  if (auto st = bool_var("ACCESS_LOG", c.access_log); !st) return st.error();
+  str_var("LOG_LEVEL", c.log_level);
+  static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end()) {
+    return config_error("LOG_LEVEL must be one of trace, debug, info, warn, error, off");
+  }
+  if (auto st = int_var("JWT_TTL_SECONDS", c.jwt_ttl_seconds, 60, 30 * 24 * 3600); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("CACHE_TTL", c.cache_ttl_seconds, 1, 86400); !st) return st.error();
+  if (auto st = int_var("SEARCH_CACHE_TTL", c.search_cache_ttl_seconds, 1, 86400); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("LOGIN_MAX_FAILURES_PER_EMAIL", c.login.max_failures_per_email, 1, 1000000);
+      !st) {
+    return st.error();
+  }
+  if (auto st =
+          int_var("LOGIN_MAX_FAILURES_PER_CLIENT", c.login.max_failures_per_client, 1, 1000000);
+      !st) {
+    return st.error();
+  }
+  if (auto st = int_var("LOGIN_LOCKOUT_SECONDS", c.login.lockout_seconds, 1, 86400); !st) {
+    return st.error();
+  }
+  str_var("BOOTPAY_REST_API_KEY", c.bootpay_rest_api_key);
+  str_var("BOOTPAY_PRIVATE_KEY", c.bootpay_private_key);
+  str_var("BOOTPAY_API_URL", c.bootpay_api_url);
+  return c;
+}
+
+Status prepare_data_dir(Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return config_error("cannot create data dir " + config.data_dir + ": " + ec.message());
+  if (!config.secret_key.empty()) return ok_status();
+
+  // Development only (production refused earlier): keep one generated key so tokens survive
+  // restarts.
+  const auto path = std::filesystem::path(config.data_dir) / "secret_key";
+  if (std::ifstream in(path); in) {
+    std::getline(in, config.secret_key);
+  }
+  if (config.secret_key.size() < 32) {
+    config.secret_key = security::hex_encode(security::random_bytes(32));
+    const mode_t old = ::umask(077);
+    std::ofstream out(path, std::ios::trunc);
+    out << config.secret_key << '\n';
+    ::umask(old);
+    if (!out) return config_error("cannot write " + path.string());
+  }
+  config.secret_key_generated = true;
+  return ok_status();
+}
+
+}  // namespace cj

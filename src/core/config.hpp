@@ -1,0 +1,102 @@
+// The whole configuration, parsed and validated once at start. Nothing reads the environment
+// after this.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace cj {
+
+enum class DbKind { Sqlite, Mysql };
+
+struct DbConfig {
+  DbKind kind = DbKind::Sqlite;
+  std::string sqlite_path;  // for Sqlite
+  std::string host;         // for Mysql
+  int port = 3306;
+  std::string user;
+  std::string password;
+  std::string name;
+  int pool_size = 8;
+  int connect_timeout_seconds = 3;
+  bool sqlite_full_sync = true;  // durability first: an answered booking survives a crash
+};
+
+struct RedisConfig {
+  std::string host;  // empty: no Redis, in-process cache and counters
+  int port = 6379;
+  int db = 0;
+  std::string password;
+  int timeout_ms = 50;
+  [[nodiscard]] bool enabled() const { return !host.empty(); }
+};
+
+struct ServicePorts {
+  int auth = 5001;
+  int flight = 5002;
+  int booking = 5003;
+  int admin = 5004;
+  int payment = 5005;
+};
+
+struct LoginThrottle {
+  int max_failures_per_email = 5;
+  int max_failures_per_client = 50;
+  int lockout_seconds = 300;
+};
+
+struct Config {
+  bool production = false;
+  std::string data_dir = "./data";
+  std::string secret_key;
+  bool secret_key_generated = false;
+  std::optional<std::string> admin_password;  // CLOUDJET_ADMIN_PASSWORD
+  DbConfig db;
+  RedisConfig redis;
+  ServicePorts ports;
+  std::vector<std::string> services{"auth", "flight", "booking", "admin", "payment"};
+  std::optional<int> single_port;
+  std::string bind_address = "0.0.0.0";
+  int io_threads = 2;
+  int worker_threads = 0;  // 0: same as the DB pool size
+  std::size_t max_body_bytes = 1024 * 1024;
+  int max_connections = 4096;
+  int read_timeout_seconds = 30;
+  int write_timeout_seconds = 30;
+  std::vector<std::string> cors_origins;  // empty: no CORS headers; "*" allows any
+  bool access_log = true;
+  std::string log_level = "info";
+  int jwt_ttl_seconds = 24 * 3600;
+  int cache_ttl_seconds = 300;
+  int search_cache_ttl_seconds = 300;
+  LoginThrottle login;
+  std::string bootpay_rest_api_key;
+  std::string bootpay_private_key;
+  std::string bootpay_api_url;
+
+  [[nodiscard]] int port_of(const std::string& service) const;
+};
+
+// Values from flags override the environment, which overrides the .env file.
+struct ConfigSources {
+  std::map<std::string, std::string> env;       // the process environment
+  std::map<std::string, std::string> dotenv;    // parsed .env file, if any
+  std::map<std::string, std::string> flags;     // same names as the variables
+};
+
+// Reads KEY=VALUE lines (comments, blank lines, optional quotes, `export ` prefix).
+std::map<std::string, std::string> parse_dotenv(const std::string& text);
+std::map<std::string, std::string> environment_snapshot();
+
+// Validates everything; the error message names the offending variable. Does not touch the disk.
+Result<Config> load_config(const ConfigSources& sources);
+
+// Creates the data dir and, in development, a persistent generated SECRET_KEY there.
+Status prepare_data_dir(Config& config);
+
+}  // namespace cj

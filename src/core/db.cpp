@@ -1,0 +1,180 @@
+#include "core/db.hpp"
+
+#include <soci/mysql/soci-mysql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/log.hpp"
+
+namespace cj::db {
+namespace {
+
+constexpr int kLeaseTimeoutMs = 5000;
+
+// SOCI's connection-string values are space separated; quote values that may contain spaces.
+std::string quoted(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string connection_string(const DbConfig& c) {
+  if (c.kind == DbKind::Sqlite) return "db=" + quoted(c.sqlite_path) + " timeout=10";
+  std::string s = "host=" + quoted(c.host) + " port=" + std::to_string(c.port) +
+                  " user=" + quoted(c.user) + " db=" + quoted(c.name) + " charset=utf8mb4" +
+                  " connect_timeout=" + std::to_string(c.connect_timeout_seconds) +
+                  " read_timeout=10 write_timeout=10";
+  if (!c.password.empty()) s += " password=" + quoted(c.password);
+  return s;
+}
+
+}  // namespace
+
+Error unavailable_error() {
+  return Error{503, "database_unavailable", "데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
+               "The database is unavailable. Please try again shortly."};
+}
+
+Error internal_error() {
+  return Error{500, "internal_error", "서버 내부 오류가 발생했습니다.", "Internal server error."};
+}
+
+bool is_unique_violation(const soci::soci_error& e) {
+  if (e.get_error_category() == soci::soci_error::constraint_violation) return true;
+  const std::string what = e.what();
+  return what.find("UNIQUE constraint failed") != std::string::npos ||
+         what.find("Duplicate entry") != std::string::npos;
+}
+
+Lease::~Lease() {
+  if (db_ != nullptr) db_->release(pos_);
+}
+
+soci::session& Lease::session() { return db_->pool_->at(pos_); }
+
+Db::Db(const DbConfig& config)
+    : config_(config),
+      dialect_(config.kind == DbKind::Sqlite ? Dialect::Sqlite : Dialect::Mysql),
+      size_(static_cast<std::size_t>(config.pool_size)),
+      pool_(std::make_unique<soci::connection_pool>(size_)),
+      broken_(std::make_unique<std::atomic<bool>[]>(size_)) {
+  for (std::size_t i = 0; i < size_; ++i) broken_[i] = true;
+}
+
+Db::~Db() = default;
+
+Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
+  std::unique_ptr<Db> db(new Db(config));
+  // A database that starts after us (compose, Kubernetes) is waited for, briefly.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto st = db->connect(0);
+    if (st) break;
+    if (std::chrono::steady_clock::now() > deadline) return st.error();
+    log::warn("database not reachable yet, retrying", {{"error", st.error().message_en}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  for (std::size_t i = 1; i < db->size_; ++i) {
+    if (auto st = db->connect(i); !st) return st.error();
+  }
+  return db;
+}
+
+Status Db::connect(std::size_t pos) {
+  soci::session& s = pool_->at(pos);
+  try {
+    if (s.is_connected()) s.close();
+  } catch (const std::exception&) {
+    // closing a dead connection may fail; we open a new one below either way
+  }
+  try {
+    if (dialect_ == Dialect::Sqlite) {
+      s.open(*soci::factory_sqlite3(), connection_string(config_));
+      s << "PRAGMA journal_mode=WAL";
+      s << (config_.sqlite_full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      s << "PRAGMA foreign_keys=ON";
+      s << "PRAGMA busy_timeout=10000";
+    } else {
+      s.open(*soci::factory_mysql(), connection_string(config_));
+      s << "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'";
+      s << "SET SESSION time_zone='+00:00'";
+      s << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+    }
+    broken_[pos] = false;
+    return ok_status();
+  } catch (const std::exception& e) {
+    broken_[pos] = true;
+    Error err = unavailable_error();
+    err.message_en = std::string("cannot connect to the database: ") + e.what();
+    return err;
+  }
+}
+
+Result<Lease> Db::acquire() {
+  std::size_t pos = 0;
+  if (!pool_->try_lease(pos, kLeaseTimeoutMs)) {
+    log::error("database pool exhausted", {{"pool_size", size_}});
+    return unavailable_error();
+  }
+  in_use_.fetch_add(1, std::memory_order_relaxed);
+  Lease lease(*this, pos);
+  if (broken_[pos]) {
+    if (auto st = connect(pos); !st) {
+      log::warn("database reconnect failed", {{"error", st.error().message_en}});
+      return unavailable_error();
+    }
+    log::info("database connection re-established", {{"slot", pos}});
+  }
+  return Result<Lease>(std::move(lease));
+}
+
+void Db::release(std::size_t pos) {
+  in_use_.fetch_sub(1, std::memory_order_relaxed);
+  pool_->give_back(pos);
+}
+
+Error Db::on_failure(Lease& lease, std::string_view op, const char* what) {
+  soci::session& s = lease.session();
+  bool connected = false;
+  try {
+    connected = s.is_connected();
+  } catch (const std::exception&) {
+    connected = false;
+  }
+  if (!connected) {
+    broken_[lease.position()] = true;
+    log::error("database connection lost", {{"op", op}, {"error", what}});
+    return unavailable_error();
+  }
+  log::error("database error", {{"op", op}, {"error", what}});
+  return internal_error();
+}
+
+void Db::begin(soci::session& s) {
+  s << (is_sqlite() ? "BEGIN IMMEDIATE" : "START TRANSACTION");
+}
+
+void Db::rollback_quietly(soci::session& s) {
+  try {
+    s << "ROLLBACK";
+  } catch (const std::exception&) {
+    // the connection is gone; the server rolls the transaction back itself
+  }
+}
+
+bool Db::ping() {
+  auto r = run("ping", [](soci::session& s) {
+    int one = 0;
+    s << "SELECT 1", soci::into(one);
+    return one;
+  });
+  return r.ok() && *r == 1;
+}
+
+}  // namespace cj::db

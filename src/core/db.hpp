@@ -1,0 +1,144 @@
+// The one database interface the stores use: a pool of SOCI sessions for SQLite or MariaDB/MySQL,
+// `run` for a unit of work on a leased connection and `transaction` for a write that commits only
+// when its body succeeds. Database failures become Error values here (503 when the server is
+// unreachable), so no store or route sees a soci exception.
+#pragma once
+
+#include <soci/soci.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+
+namespace cj::db {
+
+enum class Dialect { Sqlite, Mysql };
+
+Error unavailable_error();
+Error internal_error();
+// True when a soci error is a UNIQUE / duplicate-key violation.
+bool is_unique_violation(const soci::soci_error& e);
+
+class Db;
+
+namespace detail {
+template <typename T>
+Result<T> wrap(Result<T> r) {
+  return r;
+}
+template <typename T>
+Result<T> wrap(T v) {
+  return Result<T>(std::move(v));
+}
+}  // namespace detail
+using detail::wrap;
+
+// A leased pooled connection, returned to the pool on destruction.
+class Lease {
+ public:
+  Lease(Db& db, std::size_t pos) : db_(&db), pos_(pos) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease(Lease&& o) noexcept : db_(o.db_), pos_(o.pos_) { o.db_ = nullptr; }
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+  soci::session& session();
+  [[nodiscard]] std::size_t position() const { return pos_; }
+
+ private:
+  Db* db_;
+  std::size_t pos_;
+};
+
+class Db {
+ public:
+  static Result<std::unique_ptr<Db>> open(const DbConfig& config);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  [[nodiscard]] Dialect dialect() const { return dialect_; }
+  [[nodiscard]] bool is_sqlite() const { return dialect_ == Dialect::Sqlite; }
+  [[nodiscard]] int pool_size() const { return static_cast<int>(size_); }
+  [[nodiscard]] int in_use() const { return in_use_.load(std::memory_order_relaxed); }
+
+  // fn(soci::session&) -> Result<T> (or T). Runs on a leased connection; soci errors become
+  // Error values (503 when the connection is lost; the connection is re-opened on next use).
+  template <typename F>
+  auto run(std::string_view op, F&& fn) -> decltype(wrap(fn(std::declval<soci::session&>()))) {
+    using R = decltype(wrap(fn(std::declval<soci::session&>())));
+    auto lease = acquire();
+    if (!lease) return R(lease.error());
+    try {
+      return wrap(fn(lease->session()));
+    } catch (const soci::soci_error& e) {
+      return R(on_failure(*lease, op, e.what()));
+    } catch (const std::exception& e) {
+      return R(on_failure(*lease, op, e.what()));
+    }
+  }
+
+  // Like run, inside a transaction (BEGIN IMMEDIATE on SQLite so writers queue instead of
+  // deadlocking; START TRANSACTION on MySQL). Commits when fn returns a value, rolls back when it
+  // returns an Error or throws.
+  template <typename F>
+  auto transaction(std::string_view op, F&& fn)
+      -> decltype(wrap(fn(std::declval<soci::session&>()))) {
+    using R = decltype(wrap(fn(std::declval<soci::session&>())));
+    auto lease = acquire();
+    if (!lease) return R(lease.error());
+    soci::session& s = lease->session();
+    bool open = false;
+    try {
+      begin(s);
+      open = true;
+      R result = wrap(fn(s));
+      if (result.ok()) {
+        s << "COMMIT";
+      } else {
+        s << "ROLLBACK";
+      }
+      return result;
+    } catch (const soci::soci_error& e) {
+      if (open) rollback_quietly(s);
+      return R(on_failure(*lease, op, e.what()));
+    } catch (const std::exception& e) {
+      if (open) rollback_quietly(s);
+      return R(on_failure(*lease, op, e.what()));
+    }
+  }
+
+  // True when a trivial query succeeds (for /ready).
+  bool ping();
+
+  // The SQL text for the current dialect: `sqlite` or `mysql`.
+  [[nodiscard]] const char* pick(const char* sqlite, const char* mysql) const {
+    return is_sqlite() ? sqlite : mysql;
+  }
+
+ private:
+  friend class Lease;
+  explicit Db(const DbConfig& config);
+  Status connect(std::size_t pos);
+  Result<Lease> acquire();
+  void release(std::size_t pos);
+  Error on_failure(Lease& lease, std::string_view op, const char* what);
+  void begin(soci::session& s);
+  static void rollback_quietly(soci::session& s);
+
+  DbConfig config_;
+  Dialect dialect_;
+  std::size_t size_;
+  std::unique_ptr<soci::connection_pool> pool_;
+  std::unique_ptr<std::atomic<bool>[]> broken_;
+  std::atomic<int> in_use_{0};
+};
+
+}  // namespace cj::db

@@ -1,0 +1,133 @@
+#include "core/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <map>
+#include <mutex>
+
+namespace cj::metrics {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05,   0.1,   0.25,   0.5,   1,    2.5};
+  return b;
+}
+
+class PromRouteMetrics final : public RouteMetrics {
+ public:
+  PromRouteMetrics(prometheus::Family<prometheus::Counter>& requests,
+                   prometheus::Histogram& latency, std::map<std::string, std::string> labels)
+      : requests_(requests), latency_(latency), labels_(std::move(labels)) {}
+
+  void observe(int status, double seconds) override {
+    latency_.Observe(seconds);
+    counter_for(status).Increment();
+  }
+
+ private:
+  prometheus::Counter& counter_for(int status) {
+    std::lock_guard lock(mu_);
+    auto it = by_status_.find(status);
+    if (it != by_status_.end()) return *it->second;
+    auto labels = labels_;
+    labels["status"] = std::to_string(status);
+    auto& c = requests_.Add(labels);
+    by_status_[status] = &c;
+    return c;
+  }
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Histogram& latency_;
+  std::map<std::string, std::string> labels_;
+  std::mutex mu_;
+  std::map<int, prometheus::Counter*> by_status_;
+};
+
+class PromRegistry final : public Registry {
+ public:
+  PromRegistry()
+      : registry_(std::make_shared<prometheus::Registry>()),
+        requests_(prometheus::BuildCounter()
+                      .Name("cloudjet_http_requests_total")
+                      .Help("HTTP requests by service, route template, method and status")
+                      .Register(*registry_)),
+        latency_(prometheus::BuildHistogram()
+                     .Name("cloudjet_http_request_duration_seconds")
+                     .Help("HTTP request latency by service and route template")
+                     .Register(*registry_)),
+        in_flight_(prometheus::BuildGauge()
+                       .Name("cloudjet_http_requests_in_flight")
+                       .Help("HTTP requests being handled")
+                       .Register(*registry_)
+                       .Add({})),
+        pool_in_use_(prometheus::BuildGauge()
+                         .Name("cloudjet_db_pool_in_use")
+                         .Help("Database connections leased from the pool")
+                         .Register(*registry_)
+                         .Add({})),
+        pool_size_(prometheus::BuildGauge()
+                       .Name("cloudjet_db_pool_size")
+                       .Help("Database connections in the pool")
+                       .Register(*registry_)
+                       .Add({})),
+        cache_(prometheus::BuildCounter()
+                   .Name("cloudjet_cache_lookups_total")
+                   .Help("Cache lookups by cache and result")
+                   .Register(*registry_)) {}
+
+  std::shared_ptr<RouteMetrics> route(const std::string& service, const std::string& method,
+                                      const std::string& route) override {
+    std::map<std::string, std::string> labels{
+        {"service", service}, {"route", route}, {"method", method}};
+    std::lock_guard lock(mu_);
+    auto& hist = latency_.Add({{"service", service}, {"route", route}, {"method", method}},
+                              latency_buckets());
+    return std::make_shared<PromRouteMetrics>(requests_, hist, labels);
+  }
+
+  void in_flight(int delta) override { in_flight_.Increment(delta); }
+
+  void set_pool_probe(std::function<int()> in_use, int size) override {
+    std::lock_guard lock(mu_);
+    pool_probe_ = std::move(in_use);
+    pool_size_.Set(size);
+  }
+
+  void count_cache(const std::string& cache, bool hit) override {
+    cache_.Add({{"cache", cache}, {"result", hit ? "hit" : "miss"}}).Increment();
+  }
+
+  std::string render() override {
+    {
+      std::lock_guard lock(mu_);
+      if (pool_probe_) pool_in_use_.Set(pool_probe_());
+    }
+    return prometheus::TextSerializer().Serialize(registry_->Collect());
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Gauge& pool_in_use_;
+  prometheus::Gauge& pool_size_;
+  prometheus::Family<prometheus::Counter>& cache_;
+  std::mutex mu_;
+  std::function<int()> pool_probe_;
+};
+
+}  // namespace
+
+Registry& Registry::instance() {
+  static PromRegistry registry;
+  return registry;
+}
+
+}  // namespace cj::metrics

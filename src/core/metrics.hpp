@@ -1,0 +1,32 @@
+// Prometheus metrics shared by every service (prometheus-cpp registry, text exposition served on
+// each service port at /metrics).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace cj::metrics {
+
+// Per-route instruments, resolved once when routes are registered so the hot path does no label
+// lookups beyond the status code.
+class RouteMetrics {
+ public:
+  virtual ~RouteMetrics() = default;
+  virtual void observe(int status, double seconds) = 0;
+};
+
+class Registry {
+ public:
+  static Registry& instance();
+  virtual ~Registry() = default;
+  virtual std::shared_ptr<RouteMetrics> route(const std::string& service, const std::string& method,
+                                              const std::string& route) = 0;
+  virtual void in_flight(int delta) = 0;
+  // Reported at scrape time.
+  virtual void set_pool_probe(std::function<int()> in_use, int size) = 0;
+  virtual void count_cache(const std::string& cache, bool hit) = 0;
+  virtual std::string render() = 0;
+};
+
+}  // namespace cj::metrics

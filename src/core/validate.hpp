@@ -1,0 +1,32 @@
+// Pure validation rules shared by the services (no HTTP, no SQL): unit-tested on their own.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace cj::validate {
+
+// Number of Unicode code points, or nullopt for invalid UTF-8.
+std::optional<std::size_t> utf8_length(std::string_view s);
+bool is_email(std::string_view s);
+bool is_phone(std::string_view s);
+// A real calendar date in YYYY-MM-DD form (2024-02-30 is not).
+bool is_date(std::string_view s);
+// Today's date (UTC) as YYYY-MM-DD.
+std::string today();
+std::string lowercase_ascii(std::string s);
+std::string trim(std::string_view s);
+
+// JSON field access that answers with the contract's errors.
+// Present, a string and not blank → the trimmed string; absent/null/blank → missing_field;
+// another type → invalid_field.
+Result<std::string> required_string(const nlohmann::json& body, const std::string& field);
+// Absent or null → nullopt; a string → it; another type → invalid_field.
+Result<std::optional<std::string>> optional_string(const nlohmann::json& body,
+                                                   const std::string& field);
+
+}  // namespace cj::validate

@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include "core/config.hpp"
+
+namespace {
+
+cj::Result<cj::Config> load(std::map<std::string, std::string> env,
+                            std::map<std::string, std::string> dotenv = {},
+                            std::map<std::string, std::string> flags = {}) {
+  cj::ConfigSources s;
+  s.env = std::move(env);
+  s.dotenv = std::move(dotenv);
+  s.flags = std::move(flags);
+  return cj::load_config(s);
+}
+
+TEST(Config, DefaultsToEmbeddedSqliteInTheDataDir) {
+  auto c = load({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->db.kind, cj::DbKind::Sqlite);
+  EXPECT_EQ(c->db.sqlite_path, "./data/cloudjet.db");
+  EXPECT_EQ(c->ports.auth, 5001);
+  EXPECT_EQ(c->ports.payment, 5005);
+  EXPECT_EQ(c->services.size(), 5U);
+  EXPECT_FALSE(c->redis.enabled());
+  EXPECT_EQ(c->search_cache_ttl_seconds, 300);
+}
+
+TEST(Config, SeedVariablesSelectMysql) {
+  auto c = load({{"DB_HOST", "db.local"}, {"DB_PORT", "3307"}, {"DB_USER", "cloudjet_user"},
+                 {"DB_PASSWORD", "pw"}, {"DB_NAME", "cloudjet_airline"}, {"DB_POOL_SIZE", "16"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->db.kind, cj::DbKind::Mysql);
+  EXPECT_EQ(c->db.host, "db.local");
+  EXPECT_EQ(c->db.port, 3307);
+  EXPECT_EQ(c->db.user, "cloudjet_user");
+  EXPECT_EQ(c->db.pool_size, 16);
+}
+
+TEST(Config, DatabaseUrlIsParsedWithPercentDecoding) {
+  auto c = load({{"DATABASE_URL", "mysql://app:p%40ss%3Aw@10.0.0.5:3306/air"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->db.user, "app");
+  EXPECT_EQ(c->db.password, "p@ss:w");
+  EXPECT_EQ(c->db.host, "10.0.0.5");
+  EXPECT_EQ(c->db.name, "air");
+  auto s = load({{"DATABASE_URL", "sqlite:///var/lib/cj.db"}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->db.sqlite_path, "/var/lib/cj.db");
+}
+
+TEST(Config, BadValuesNameTheVariable) {
+  auto c = load({{"AUTH_SERVICE_PORT", "70000"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message_en.find("AUTH_SERVICE_PORT"), std::string::npos);
+  auto d = load({{"DB_POOL_SIZE", "many"}});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message_en.find("DB_POOL_SIZE"), std::string::npos);
+  auto u = load({{"DATABASE_URL", "postgres://x/y"}});
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.error().message_en.find("DATABASE_URL"), std::string::npos);
+  auto s = load({{"SERVICES", "auth,hotel"}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message_en.find("hotel"), std::string::npos);
+}
+
+TEST(Config, ProductionRequiresSecretKey) {
+  auto c = load({{"CLOUDJET_ENV", "production"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message_en.find("SECRET_KEY"), std::string::npos);
+  auto ok = load({{"CLOUDJET_ENV", "production"}, {"SECRET_KEY", "0123456789abcdef0123"}});
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(Config, ShortSecretsAndAdminPasswordsAreRefused) {
+  EXPECT_FALSE(load({{"SECRET_KEY", "short"}}).ok());
+  EXPECT_FALSE(load({{"CLOUDJET_ADMIN_PASSWORD", "1234"}}).ok());
+}
+
+TEST(Config, FlagsOverrideEnvironmentWhichOverridesDotenv) {
+  auto c = load({{"AUTH_SERVICE_PORT", "6001"}}, {{"AUTH_SERVICE_PORT", "7001"},
+                                                  {"FLIGHT_SERVICE_PORT", "7002"}},
+                {{"SINGLE_PORT", "8080"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->ports.auth, 6001);
+  EXPECT_EQ(c->ports.flight, 7002);
+  EXPECT_EQ(*c->single_port, 8080);
+}
+
+TEST(Config, DotenvParsesCommentsQuotesAndExport) {
+  auto m = cj::parse_dotenv("# comment\nexport A=1\nB = \"two words\"\nC='x'\n\nnot a pair\n");
+  EXPECT_EQ(m.at("A"), "1");
+  EXPECT_EQ(m.at("B"), "two words");
+  EXPECT_EQ(m.at("C"), "x");
+  EXPECT_EQ(m.size(), 3U);
+}
+
+}  // namespace
