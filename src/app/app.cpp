@@ -7,6 +7,10 @@
 #include "services/payment/routes.hpp"
 
 namespace cj {
+namespace {
+// Search bodies are a few KiB; 20k entries bound the cache to tens of MiB.
+constexpr std::size_t kMemoryCacheEntries = 20000;
+}  // namespace
 
 Result<std::unique_ptr<App>> open_app(Config config) {
   auto app = std::make_unique<App>();
@@ -19,8 +23,12 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   if (app->config.redis.enabled()) {
     app->redis = redis::Client::create(app->config.redis, workers + app->config.io_threads);
     app->login_limiter = make_redis_limiter(app->redis);
+    app->catalog_cache = std::make_unique<flight::CatalogCache>(
+        make_redis_cache(app->redis), app->config.search_cache_ttl_seconds);
   } else {
     app->login_limiter = make_memory_limiter();
+    app->catalog_cache = std::make_unique<flight::CatalogCache>(
+        make_memory_cache(kMemoryCacheEntries), app->config.search_cache_ttl_seconds);
   }
   return app;
 }

@@ -9,6 +9,7 @@
 #include "core/db.hpp"
 #include "core/redis.hpp"
 #include "http/types.hpp"
+#include "services/flight/catalog_cache.hpp"
 
 namespace cj {
 
@@ -17,6 +18,8 @@ struct App {
   std::unique_ptr<db::Db> db;
   std::shared_ptr<redis::Client> redis;  // null when REDIS_HOST is unset
   std::unique_ptr<AttemptLimiter> login_limiter;
+  // Flight search/featured/airports responses; writers invalidate after commit.
+  std::unique_ptr<flight::CatalogCache> catalog_cache;
 };
 
 // Opens the database and Redis (when configured) described by `config`.

@@ -113,6 +113,7 @@ struct Entry {
   std::vector<std::string> params;
   Handler handler;
   bool blocking = true;
+  std::function<std::optional<Response>(const Request&)> fast;
   std::shared_ptr<metrics::RouteMetrics> metrics;
 };
 
@@ -143,6 +144,12 @@ class Dispatcher {
     if (!entry->blocking) {
       finish(entry, req, rq, invoke(*entry, *rq), start);
       return restinio::request_accepted();
+    }
+    if (entry->fast) {
+      if (auto res = try_fast(*entry, *rq)) {
+        finish(entry, req, rq, std::move(*res), start);
+        return restinio::request_accepted();
+      }
     }
     asio::post(ctx_.workers, [this, entry, req, rq, start] {
       finish(entry, req, rq, invoke(*entry, *rq), start);
@@ -187,6 +194,16 @@ class Dispatcher {
 
   static void copy_query(const restinio::query_string_params_t& q, Request& rq) {
     for (const auto& p : q) rq.query.emplace_back(std::string(p.first), std::string(p.second));
+  }
+
+  static std::optional<Response> try_fast(const Entry& entry, const Request& rq) {
+    try {
+      return entry.fast(rq);
+    } catch (const std::exception& e) {
+      log::error("unhandled exception in fast path",
+                 {{"request_id", rq.request_id}, {"route", entry.path}, {"error", e.what()}});
+      return std::nullopt;
+    }
   }
 
   static Response invoke(const Entry& entry, const Request& rq) {
@@ -267,6 +284,7 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
     e->params = param_names(r.path);
     e->handler = r.handler;
     e->blocking = r.blocking;
+    e->fast = r.fast;
     e->metrics = metrics::Registry::instance().route(service, r.method, r.path);
     entries.push_back(e);
   };

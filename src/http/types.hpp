@@ -50,6 +50,9 @@ struct Route {
   // Handlers that may block (database, password hashing, outbound HTTP) run on the worker pool;
   // a few cheap ones (health, cached reads) answer on the I/O thread.
   bool blocking = true;
+  // Optional fast path tried on the I/O thread before a blocking handler is queued (e.g. an
+  // in-process cache hit); nullopt means "go to the worker pool".
+  std::function<std::optional<Response>(const Request&)> fast;
 };
 
 struct Service {

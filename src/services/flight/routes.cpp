@@ -1,13 +1,129 @@
 #include "services/flight/routes.hpp"
 
+#include "core/validate.hpp"
 #include "http/health.hpp"
+#include "services/flight/catalog_cache.hpp"
+#include "services/flight/store.hpp"
 
 namespace cj::flight {
+namespace {
+
+using http::Request;
+using http::Response;
+
+constexpr int kFeaturedLimit = 6;
+
+Response cached_body(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string rows_body(const char* list_name, const std::vector<ScheduleRow>& rows,
+                      nlohmann::json (*to_json)(const ScheduleRow&)) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : rows) list.push_back(to_json(r));
+  return nlohmann::json{{list_name, std::move(list)}, {"total", rows.size()}}.dump();
+}
+
+class FlightRoutes {
+ public:
+  explicit FlightRoutes(App& app) : cache_(*app.catalog_cache), store_(*app.db) {}
+
+  // Search: the cache key is the validated, normalised query, so `icn` and `ICN` share an entry.
+  std::optional<Response> search_fast(const Request& rq) {
+    auto q = query(rq);
+    if (!q) return std::nullopt;  // the worker answers the error
+    auto hit = cache_.peek(CatalogCache::search_group(q->departure, q->arrival, q->date), "");
+    if (!hit) return std::nullopt;
+    return cached_body(std::move(*hit));
+  }
+
+  Response search(const Request& rq) {
+    auto q = query(rq);
+    if (!q) return http::error_response(rq, q.error());
+    auto body = cache_.get_or_load(CatalogCache::search_group(q->departure, q->arrival, q->date),
+                                   "", [&]() -> Result<std::string> {
+                                     auto rows = store_.search(*q);
+                                     if (!rows) return rows.error();
+                                     sort_for_search(*rows);
+                                     return rows_body("flights", *rows, search_row_json);
+                                   });
+    if (!body) return http::error_response(rq, body.error());
+    return cached_body(std::move(*body));
+  }
+
+  std::optional<Response> airports_fast(const Request&) {
+    auto hit = cache_.peek(CatalogCache::kAirportsGroup, "all");
+    if (!hit) return std::nullopt;
+    return cached_body(std::move(*hit));
+  }
+
+  Response airports(const Request& rq) {
+    auto body = cache_.get_or_load(CatalogCache::kAirportsGroup, "all",
+                                   [&]() -> Result<std::string> {
+                                     auto list = store_.airports();
+                                     if (!list) return list.error();
+                                     nlohmann::json arr = nlohmann::json::array();
+                                     for (const auto& a : *list) arr.push_back(airport_json(a));
+                                     return nlohmann::json{{"airports", std::move(arr)}}.dump();
+                                   });
+    if (!body) return http::error_response(rq, body.error());
+    return cached_body(std::move(*body));
+  }
+
+  // Featured and promotions list the same selection in two shapes; the key includes today's
+  // date because "future" moves at midnight.
+  std::optional<Response> discounted_fast(const char* shape) {
+    auto hit = cache_.peek(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + validate::today());
+    if (!hit) return std::nullopt;
+    return cached_body(std::move(*hit));
+  }
+
+  Response discounted(const Request& rq, bool promotions) {
+    const std::string today = validate::today();
+    const char* shape = promotions ? "promotions" : "featured";
+    auto body = cache_.get_or_load(
+        CatalogCache::kFeaturedGroup, std::string(shape) + ":" + today,
+        [&]() -> Result<std::string> {
+          auto rows = store_.discounted(today, kFeaturedLimit);
+          if (!rows) return rows.error();
+          return promotions ? rows_body("promotions", *rows, promotion_row_json)
+                            : rows_body("flights", *rows, featured_row_json);
+        });
+    if (!body) return http::error_response(rq, body.error());
+    return cached_body(std::move(*body));
+  }
+
+ private:
+  static Result<SearchQuery> query(const Request& rq) {
+    return parse_search(rq.query_param("departure"), rq.query_param("arrival"),
+                        rq.query_param("date"));
+  }
+
+  CatalogCache& cache_;
+  FlightStore store_;
+};
+
+}  // namespace
 
 http::Service make_service(App& app) {
-  const int port = app.config.ports.flight;
-  http::Service s{"flight", port, {}};
-  s.routes.push_back(http::health_route("/api/flights", "flight", port));
+  auto r = std::make_shared<FlightRoutes>(app);
+  const std::string prefix = "/api/flights";
+  http::Service s{"flight", app.config.ports.flight, {}};
+  s.routes.push_back({"GET", prefix + "/search",
+                      [r](const Request& rq) { return r->search(rq); }, true,
+                      [r](const Request& rq) { return r->search_fast(rq); }});
+  s.routes.push_back({"GET", prefix + "/airports",
+                      [r](const Request& rq) { return r->airports(rq); }, true,
+                      [r](const Request& rq) { return r->airports_fast(rq); }});
+  s.routes.push_back({"GET", prefix + "/featured",
+                      [r](const Request& rq) { return r->discounted(rq, false); }, true,
+                      [r](const Request&) { return r->discounted_fast("featured"); }});
+  s.routes.push_back({"GET", prefix + "/promotions",
+                      [r](const Request& rq) { return r->discounted(rq, true); }, true,
+                      [r](const Request&) { return r->discounted_fast("promotions"); }});
+  s.routes.push_back(http::health_route(prefix, "flight", app.config.ports.flight));
   return s;
 }
 

@@ -1,0 +1,174 @@
+#include "core/cache.hpp"
+
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace cj {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class MemoryCache final : public Cache {
+ public:
+  explicit MemoryCache(std::size_t max_entries) : max_(std::max<std::size_t>(16, max_entries)) {}
+
+  Lookup get(const std::string& group, const std::string& key) override {
+    std::lock_guard lock(mu_);
+    Lookup out;
+    out.version = version_of(group);
+    auto it = index_.find(full_key(group, out.version, key));
+    if (it == index_.end()) return out;
+    if (it->second->expires <= Clock::now()) {
+      lru_.erase(it->second);
+      index_.erase(it);
+      return out;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);
+    out.value = it->second->value;
+    return out;
+  }
+
+  void put(const std::string& group, const std::string& version, const std::string& key,
+           const std::string& value, int ttl_seconds) override {
+    std::lock_guard lock(mu_);
+    if (version != version_of(group)) return;  // invalidated meanwhile: do not store old data
+    const std::string k = full_key(group, version, key);
+    const auto expires = Clock::now() + std::chrono::seconds(ttl_seconds);
+    if (auto it = index_.find(k); it != index_.end()) {
+      it->second->value = value;
+      it->second->expires = expires;
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return;
+    }
+    lru_.push_front(Node{k, value, expires});
+    index_[k] = lru_.begin();
+    while (index_.size() > max_) {
+      index_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+  }
+
+  void invalidate(const std::string& group) override {
+    std::lock_guard lock(mu_);
+    ++versions_[group];
+    // Versions are tiny but unbounded in count; past a limit restart them all under a new epoch.
+    if (versions_.size() > kMaxGroups) {
+      versions_.clear();
+      ++epoch_;
+    }
+  }
+
+  [[nodiscard]] bool in_process() const override { return true; }
+  [[nodiscard]] const char* kind() const override { return "memory"; }
+
+ private:
+  static constexpr std::size_t kMaxGroups = 200000;
+  struct Node {
+    std::string key;
+    std::string value;
+    Clock::time_point expires;
+  };
+
+  std::string version_of(const std::string& group) {
+    auto it = versions_.find(group);
+    return std::to_string(epoch_) + "." + std::to_string(it == versions_.end() ? 0 : it->second);
+  }
+  static std::string full_key(const std::string& group, const std::string& version,
+                              const std::string& key) {
+    return group + '\x1f' + version + '\x1f' + key;
+  }
+
+  std::size_t max_;
+  std::mutex mu_;
+  std::list<Node> lru_;
+  std::unordered_map<std::string, std::list<Node>::iterator> index_;
+  std::unordered_map<std::string, unsigned long long> versions_;
+  unsigned long long epoch_ = 0;
+};
+
+// One round trip per lookup: the script reads the group's version and the entry stored under it.
+constexpr const char* kLookupScript =
+    "local v = redis.call('GET', KEYS[1]) or '0' "
+    "return {v, redis.call('GET', ARGV[1] .. v .. ':' .. ARGV[2])}";
+
+class RedisCache final : public Cache {
+ public:
+  explicit RedisCache(std::shared_ptr<redis::Client> client) : client_(std::move(client)) {}
+
+  Lookup get(const std::string& group, const std::string& key) override {
+    Lookup out;
+    if (!flush_pending()) {
+      out.available = false;
+      return out;
+    }
+    auto r = client_->command({"EVAL", kLookupScript, "1", version_key(group), data_prefix(group),
+                               key});
+    if (!r || r->type != redis::Reply::Type::Array || r->elements.size() < 1) {
+      out.available = false;
+      return out;
+    }
+    out.version = r->elements[0].str;
+    if (r->elements.size() > 1 && r->elements[1].type == redis::Reply::Type::String) {
+      out.value = r->elements[1].str;
+    }
+    return out;
+  }
+
+  void put(const std::string& group, const std::string& version, const std::string& key,
+           const std::string& value, int ttl_seconds) override {
+    client_->command({"SET", data_prefix(group) + version + ":" + key, value, "EX",
+                      std::to_string(ttl_seconds)});
+  }
+
+  void invalidate(const std::string& group) override {
+    if (!flush_pending() || !client_->command({"INCR", version_key(group)})) {
+      std::lock_guard lock(mu_);
+      pending_.insert(group);
+    }
+  }
+
+  [[nodiscard]] bool in_process() const override { return false; }
+  [[nodiscard]] const char* kind() const override { return "redis"; }
+
+ private:
+  // An invalidation that could not reach Redis is kept and replayed before this process serves
+  // anything from Redis again, so an outage cannot resurrect entries a write made stale.
+  bool flush_pending() {
+    std::unordered_set<std::string> groups;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_.empty()) return true;
+      groups.swap(pending_);
+    }
+    for (auto it = groups.begin(); it != groups.end();) {
+      if (!client_->command({"INCR", version_key(*it)})) {
+        std::lock_guard lock(mu_);
+        pending_.insert(groups.begin(), groups.end());
+        return false;
+      }
+      it = groups.erase(it);
+    }
+    return true;
+  }
+
+  static std::string version_key(const std::string& group) { return "cloudjet:ver:" + group; }
+  static std::string data_prefix(const std::string& group) { return "cloudjet:c:" + group + ":"; }
+  std::shared_ptr<redis::Client> client_;
+  std::mutex mu_;
+  std::unordered_set<std::string> pending_;
+};
+
+}  // namespace
+
+std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries) {
+  return std::make_unique<MemoryCache>(max_entries);
+}
+
+std::unique_ptr<Cache> make_redis_cache(std::shared_ptr<redis::Client> client) {
+  return std::make_unique<RedisCache>(std::move(client));
+}
+
+}  // namespace cj

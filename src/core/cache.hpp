@@ -1,0 +1,44 @@
+// Response cache with per-group versions (a group is e.g. one (route, date) of flight search).
+//
+// Why versions rather than deleting keys: a reader that missed, queried the database before a
+// write committed and stores its (old) result after the writer invalidated would otherwise put a
+// stale entry back for a whole TTL. With versions, the writer bumps the group's version after
+// commit; readers look the version up first and store under the version they read, so a late
+// store lands under a version nobody reads any more. In Redis the versions are shared, so a write
+// on one replica invalidates what every replica serves.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/redis.hpp"
+
+namespace cj {
+
+class Cache {
+ public:
+  struct Lookup {
+    std::optional<std::string> value;  // set on a hit
+    std::string version;               // pass back to put() after a miss
+    bool available = true;             // false: the cache is down, go to the database
+  };
+
+  virtual ~Cache() = default;
+  virtual Lookup get(const std::string& group, const std::string& key) = 0;
+  virtual void put(const std::string& group, const std::string& version, const std::string& key,
+                   const std::string& value, int ttl_seconds) = 0;
+  // Makes every entry of `group` unreachable (call after the write committed).
+  virtual void invalidate(const std::string& group) = 0;
+  // True when get() never blocks on I/O (safe on an HTTP I/O thread).
+  [[nodiscard]] virtual bool in_process() const = 0;
+  [[nodiscard]] virtual const char* kind() const = 0;
+};
+
+// Bounded LRU with TTL.
+std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries);
+// Shared through Redis; when Redis is unreachable lookups report unavailable (no caching), so no
+// replica ever serves something another replica's write invalidated.
+std::unique_ptr<Cache> make_redis_cache(std::shared_ptr<redis::Client> client);
+
+}  // namespace cj

@@ -1,0 +1,134 @@
+#include "services/flight/store.hpp"
+
+#include <map>
+
+namespace cj::flight {
+namespace {
+
+// Shared by search and featured: one row per schedule with names and its ACTIVE discount.
+#define CJ_SCHEDULE_SELECT                                                                       \
+  "SELECT fs.schedule_id, f.flight_id, f.airline, f.departure_airport, f.arrival_airport, "      \
+  "f.departure_time, f.arrival_time, f.duration, f.aircraft, fs.current_price, "                 \
+  "fs.available_seats, fs.flight_date, da.airport_name, aa.airport_name, d.discount_percentage " \
+  "FROM flight_schedules fs "                                                                     \
+  "JOIN flights f ON f.flight_id = fs.flight_id "                                                 \
+  "JOIN airports da ON da.airport_code = f.departure_airport "                                    \
+  "JOIN airports aa ON aa.airport_code = f.arrival_airport "                                      \
+  "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
+
+constexpr const char* kSearch = CJ_SCHEDULE_SELECT
+    "WHERE f.departure_airport = :dep AND f.arrival_airport = :arr AND fs.flight_date = :d "
+    "AND fs.status = 'ACTIVE' AND fs.available_seats > 0 AND f.is_active = 1";
+
+constexpr const char* kDiscounted = CJ_SCHEDULE_SELECT
+    "WHERE d.discount_percentage IS NOT NULL AND fs.flight_date >= :d "
+    "AND fs.status = 'ACTIVE' AND fs.available_seats > 0 AND f.is_active = 1 "
+    "ORDER BY d.discount_percentage DESC, fs.flight_date ASC, f.departure_time ASC "
+    "LIMIT :lim";
+
+#undef CJ_SCHEDULE_SELECT
+
+constexpr const char* kAirports =
+    "SELECT airport_code, airport_name, city, country FROM airports ORDER BY airport_name";
+
+// Binds one ScheduleRow's columns; nullable text columns get indicators.
+struct RowBinding {
+  ScheduleRow row;
+  std::string duration;
+  std::string aircraft;
+  int discount = 0;
+  soci::indicator duration_ind = soci::i_ok;
+  soci::indicator aircraft_ind = soci::i_ok;
+  soci::indicator discount_ind = soci::i_ok;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(row.schedule_id));
+    st.exchange(soci::into(row.flight_id));
+    st.exchange(soci::into(row.airline));
+    st.exchange(soci::into(row.departure_airport));
+    st.exchange(soci::into(row.arrival_airport));
+    st.exchange(soci::into(row.departure_time));
+    st.exchange(soci::into(row.arrival_time));
+    st.exchange(soci::into(duration, duration_ind));
+    st.exchange(soci::into(aircraft, aircraft_ind));
+    st.exchange(soci::into(row.original_price));
+    st.exchange(soci::into(row.available_seats));
+    st.exchange(soci::into(row.date));
+    st.exchange(soci::into(row.departure_name));
+    st.exchange(soci::into(row.arrival_name));
+    st.exchange(soci::into(discount, discount_ind));
+  }
+
+  [[nodiscard]] ScheduleRow take() const {
+    ScheduleRow r = row;
+    r.duration = duration_ind == soci::i_ok ? duration : "";
+    r.aircraft = aircraft_ind == soci::i_ok ? aircraft : "";
+    if (discount_ind == soci::i_ok) r.discount_percentage = discount;
+    r.date = r.date.substr(0, 10);
+    return r;
+  }
+};
+
+// Collects rows; a schedule listed twice (two ACTIVE discounts in a database that predates the
+// uniqueness rule) keeps its biggest discount.
+std::vector<ScheduleRow> collect(soci::statement& st, RowBinding& b) {
+  std::vector<ScheduleRow> rows;
+  std::map<long long, std::size_t> seen;
+  st.execute();
+  while (st.fetch()) {
+    ScheduleRow r = b.take();
+    if (auto it = seen.find(r.schedule_id); it != seen.end()) {
+      auto& prev = rows[it->second];
+      if (r.discount_percentage > prev.discount_percentage) prev = r;
+      continue;
+    }
+    seen[r.schedule_id] = rows.size();
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<std::vector<ScheduleRow>> FlightStore::search(const SearchQuery& q) {
+  return db_.run("flight.search", [&](soci::session& s) {
+    RowBinding b;
+    soci::statement st(s);
+    b.bind(st);
+    st.exchange(soci::use(q.departure));
+    st.exchange(soci::use(q.arrival));
+    st.exchange(soci::use(q.date));
+    st.alloc();
+    st.prepare(kSearch);
+    st.define_and_bind();
+    return collect(st, b);
+  });
+}
+
+Result<std::vector<ScheduleRow>> FlightStore::discounted(const std::string& from_date, int limit) {
+  return db_.run("flight.discounted", [&](soci::session& s) {
+    RowBinding b;
+    soci::statement st(s);
+    b.bind(st);
+    st.exchange(soci::use(from_date));
+    st.exchange(soci::use(limit));
+    st.alloc();
+    st.prepare(kDiscounted);
+    st.define_and_bind();
+    return collect(st, b);
+  });
+}
+
+Result<std::vector<Airport>> FlightStore::airports() {
+  return db_.run("flight.airports", [&](soci::session& s) {
+    std::vector<Airport> out;
+    Airport a;
+    soci::statement st = (s.prepare << kAirports, soci::into(a.code), soci::into(a.name),
+                          soci::into(a.city), soci::into(a.country));
+    st.execute();
+    while (st.fetch()) out.push_back(a);
+    return out;
+  });
+}
+
+}  // namespace cj::flight
