@@ -13,24 +13,26 @@ namespace {
 
 constexpr int kLeaseTimeoutMs = 5000;
 
-// SOCI's connection-string values are space separated; quote values that may contain spaces.
-std::string quoted(const std::string& v) {
-  std::string out = "\"";
+// SOCI's connection-string values are space separated, so values are quoted; its SQLite backend
+// understands double quotes and its MySQL backend single quotes (both with backslash escapes).
+std::string quoted(const std::string& v, char quote) {
+  std::string out(1, quote);
   for (char c : v) {
-    if (c == '"' || c == '\\') out.push_back('\\');
+    if (c == quote || c == '\\') out.push_back('\\');
     out.push_back(c);
   }
-  out.push_back('"');
+  out.push_back(quote);
   return out;
 }
 
 std::string connection_string(const DbConfig& c) {
-  if (c.kind == DbKind::Sqlite) return "db=" + quoted(c.sqlite_path) + " timeout=10";
-  std::string s = "host=" + quoted(c.host) + " port=" + std::to_string(c.port) +
-                  " user=" + quoted(c.user) + " db=" + quoted(c.name) + " charset=utf8mb4" +
+  if (c.kind == DbKind::Sqlite) return "db=" + quoted(c.sqlite_path, '"') + " timeout=10";
+  std::string s = "host=" + quoted(c.host, '\'') + " port=" + std::to_string(c.port) +
+                  " user=" + quoted(c.user, '\'') + " db=" + quoted(c.name, '\'') +
+                  " charset=utf8mb4" +
                   " connect_timeout=" + std::to_string(c.connect_timeout_seconds) +
                   " read_timeout=10 write_timeout=10";
-  if (!c.password.empty()) s += " password=" + quoted(c.password);
+  if (!c.password.empty()) s += " password=" + quoted(c.password, '\'');
   return s;
 }
 
@@ -89,7 +91,7 @@ Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
 Status Db::connect(std::size_t pos) {
   soci::session& s = pool_->at(pos);
   try {
-    if (s.is_connected()) s.close();
+    s.close();  // drops the old backend, even when it can no longer ping
   } catch (const std::exception&) {
     // closing a dead connection may fail; we open a new one below either way
   }

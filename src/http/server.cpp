@@ -77,6 +77,20 @@ bool valid_request_id(std::string_view id) {
   });
 }
 
+// Method, path, headers and request id: what every answer needs, matched route or not.
+Request basic_request(const restinio::request_t& req) {
+  Request rq;
+  const auto& h = req.header();
+  rq.method = h.method().c_str();
+  rq.path = std::string(h.path());
+  h.for_each_field([&rq](const restinio::http_header_field_t& f) {
+    rq.headers.emplace_back(lower(f.name()), f.value());
+  });
+  auto id = rq.header("x-request-id");
+  rq.request_id = (id && valid_request_id(*id)) ? *id : next_request_id();
+  return rq;
+}
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";
@@ -160,17 +174,12 @@ class Dispatcher {
  private:
   static Request make_request(const Entry& entry, const restinio::request_t& req,
                               const restinio::router::route_params_t& params, bool& bad_query) {
-    Request rq;
+    Request rq = basic_request(req);
     const auto& h = req.header();
-    rq.method = h.method().c_str();
-    rq.path = std::string(h.path());
     rq.route = entry.path;
     for (const auto& name : entry.params) {
       if (auto v = params.get_param(name)) rq.params.emplace_back(name, std::string(*v));
     }
-    h.for_each_field([&rq](const restinio::http_header_field_t& f) {
-      rq.headers.emplace_back(lower(f.name()), f.value());
-    });
     const auto q = h.query();
     if (!q.empty()) {
       auto parsed =
@@ -182,8 +191,6 @@ class Dispatcher {
       }
     }
     rq.body = req.body();
-    auto id = rq.header("x-request-id");
-    rq.request_id = (id && valid_request_id(*id)) ? *id : next_request_id();
     try {
       rq.client_ip = req.remote_endpoint().address().to_string();
     } catch (const std::exception&) {
@@ -331,11 +338,7 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
     for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
     allow += ", OPTIONS";
     router->add_handler(restinio::http_method_options(), path, [&ctx, allow](const restinio::request_handle_t& req, auto) {
-      Request rq;
-      req->header().for_each_field([&rq](const restinio::http_header_field_t& f) {
-        rq.headers.emplace_back(lower(f.name()), f.value());
-      });
-      rq.request_id = next_request_id();
+      Request rq = basic_request(*req);
       Response res;
       res.status = 204;
       res.headers.emplace_back("Allow", allow);
@@ -352,11 +355,7 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
     router->add_handler(
         restinio::router::none_of_methods(restinio::http_method_options()), path,
         [&ctx, allow, methods](const restinio::request_handle_t& req, auto) {
-          Request rq;
-          req->header().for_each_field([&rq](const restinio::http_header_field_t& f) {
-            rq.headers.emplace_back(lower(f.name()), f.value());
-          });
-          rq.request_id = next_request_id();
+          Request rq = basic_request(*req);
           Response res = error_response(rq, errors::method_not_allowed());
           res.headers.emplace_back("Allow", allow);
           Dispatcher::send(ctx, *req, rq, res);
@@ -364,11 +363,7 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
         });
   }
   router->non_matched_request_handler([&ctx](const restinio::request_handle_t& req) {
-    Request rq;
-    req->header().for_each_field([&rq](const restinio::http_header_field_t& f) {
-      rq.headers.emplace_back(lower(f.name()), f.value());
-    });
-    rq.request_id = next_request_id();
+    Request rq = basic_request(*req);
     Response res = error_response(rq, errors::not_found());
     Dispatcher::send(ctx, *req, rq, res);
     return restinio::request_accepted();
@@ -414,9 +409,10 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
         std::make_unique<HttpServer>(restinio::external_io_context(io), std::move(settings)));
   }
 
+  // The guard must exist before the threads start, or io.run() may find no work and return.
+  auto work_guard = asio::make_work_guard(io);
   std::vector<std::thread> io_threads;
   for (int i = 0; i < config.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
-  auto work_guard = asio::make_work_guard(io);
 
   auto stop_io = [&] {
     work_guard.reset();

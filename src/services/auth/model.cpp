@@ -48,7 +48,10 @@ Result<NewUser> parse_signup(const nlohmann::json& body) {
     return errors::invalid_field("email", "올바른 이메일 형식이 아닙니다.",
                                  "must be a valid email address");
   }
-  if (u.password.size() < kMinPasswordLength) return errors::weak_password();
+  // Characters, not bytes: seven Hangul syllables are 21 bytes but still a short password.
+  if (validate::utf8_length(u.password).value_or(0) < kMinPasswordLength) {
+    return errors::weak_password();
+  }
   if (u.password.size() > kMaxPasswordBytes) {
     return errors::invalid_field("password", "비밀번호가 너무 깁니다.", "is too long");
   }

@@ -1,0 +1,766 @@
+"""Helpers for CloudJet's black-box integration tests.
+
+They start the real `cloudjet` binary (and private MariaDB / Redis servers) on free loopback
+ports, each with its own temporary directory, and talk to them over HTTP and SQL.
+
+Run with Debian's interpreter (it has pytest, requests, pymysql):
+    /usr/bin/python3 -m pytest tests/integration -q
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable
+
+import pymysql
+import pymysql.cursors
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+HTTP_TIMEOUT = 10.0
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+ADMIN_EMAIL = "admin@cloudjet.com"
+DEFAULT_PASSWORD = "correct-horse-42"
+
+# Korean messages of the contract (spec/API.md).
+MSG_SIGNUP_OK = "회원가입이 성공적으로 완료되었습니다."
+MSG_EMAIL_TAKEN = "이미 존재하는 이메일입니다."
+MSG_LOGIN_OK = "로그인 성공"
+MSG_LOGIN_MISSING = "이메일과 비밀번호를 입력해주세요."
+MSG_BAD_CREDENTIALS = "이메일 또는 비밀번호가 잘못되었습니다."
+MSG_TOKEN_MISSING = "토큰이 없습니다."
+MSG_TOKEN_EXPIRED = "토큰이 만료되었습니다."
+MSG_TOKEN_INVALID = "유효하지 않은 토큰입니다."
+MSG_USER_NOT_FOUND = "사용자를 찾을 수 없습니다."
+MSG_PROFILE_UPDATED = "프로필이 성공적으로 업데이트되었습니다."
+
+
+def missing_field_message(field: str) -> str:
+    return f"{field}는 필수 입력 항목입니다."
+
+
+# ---------------------------------------------------------------------------------------------
+# small utilities
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def tail(path: Path | str, lines: int = 60) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Polls `predicate` until it returns a truthy value (returned) or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - polling tolerates transient errors
+            last_exc = e
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
+                               + (f" (last error: {last_exc!r})" if last_exc else ""))
+        time.sleep(interval)
+
+
+def as_date_text(value: Any) -> str:
+    """DATE columns come back as datetime.date from MariaDB and as text from SQLite."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value)[:10]
+
+
+def assert_json(resp: requests.Response, status: int) -> Any:
+    """Asserts the status and the JSON content type, returns the parsed body."""
+    assert resp.status_code == status, (
+        f"{resp.request.method} {resp.url}: expected {status}, got {resp.status_code}: {resp.text[:500]}")
+    ctype = resp.headers.get("Content-Type", "")
+    assert ctype.replace(" ", "").lower() == "application/json;charset=utf-8", (
+        f"{resp.request.method} {resp.url}: Content-Type {ctype!r}")
+    try:
+        return resp.json()
+    except ValueError as e:
+        raise AssertionError(f"{resp.request.method} {resp.url}: body is not JSON: {resp.text[:500]!r}") from e
+
+
+def assert_error(resp: requests.Response, status: int, code: str, message: str | None = None) -> dict:
+    """Asserts an error response: status, JSON content type, body {"message": ..., "error": code}."""
+    body = assert_json(resp, status)
+    assert isinstance(body, dict), body
+    assert set(body) == {"message", "error"}, f"error body keys: {body}"
+    assert body["error"] == code, body
+    assert isinstance(body["message"], str) and body["message"].strip(), body
+    if message is not None:
+        assert body["message"] == message, body
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# JWT (HS256) helpers, to read the server's tokens and forge our own
+
+
+def b64url_encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token: str) -> tuple[dict, dict]:
+    head, payload, _sig = token.split(".")
+    return json.loads(b64url_decode(head)), json.loads(b64url_decode(payload))
+
+
+def jwt_signature_valid(token: str, secret: str) -> bool:
+    head, payload, sig = token.split(".")
+    expected = hmac.new(secret.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(expected, b64url_decode(sig))
+
+
+def make_jwt(payload: dict, secret: str, alg: str = "HS256", header: dict | None = None) -> str:
+    header = header if header is not None else {"alg": alg, "typ": "JWT"}
+    signing_input = (b64url_encode(json.dumps(header, separators=(",", ":")).encode()) + "."
+                     + b64url_encode(json.dumps(payload, separators=(",", ":")).encode()))
+    if alg == "HS256":
+        sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    elif alg == "HS512":
+        sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha512).digest()
+    elif alg == "none":
+        sig = b""
+    else:
+        raise ValueError(alg)
+    return signing_input + "." + b64url_encode(sig)
+
+
+def claims(user_id: int, role: str = "USER", iat: int | None = None, ttl: int = 86400) -> dict:
+    iat = int(time.time()) if iat is None else iat
+    return {"user_id": user_id, "role": role, "iat": iat, "exp": iat + ttl}
+
+
+# ---------------------------------------------------------------------------------------------
+# legacy (werkzeug) password hashes written by the original Python services
+
+
+def werkzeug_pbkdf2(password: str, iterations: int = 600000, salt: str | None = None) -> str:
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
+    return f"pbkdf2:sha256:{iterations}${salt}${digest}"
+
+
+def werkzeug_scrypt(password: str, salt: str | None = None) -> str:
+    salt = salt or secrets.token_hex(8)
+    n, r, p = 32768, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
+                            maxmem=132 * n * r * p + 1024, dklen=64).hex()
+    return f"scrypt:{n}:{r}:{p}${salt}${digest}"
+
+
+# ---------------------------------------------------------------------------------------------
+# process helpers
+
+_live_servers: "list[Server]" = []
+_live_lock = threading.Lock()
+
+
+def live_servers() -> "list[Server]":
+    with _live_lock:
+        return list(_live_servers)
+
+
+def _terminate(proc: subprocess.Popen, timeout: float) -> int | None:
+    """SIGTERM, wait; returns the exit code or None if it had to be killed."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB
+
+
+class MariaDB:
+    """A private mariadbd (scripts/start-mariadb.sh) on 127.0.0.1:<free port>."""
+
+    host = "127.0.0.1"
+    user = "cloudjet"
+
+    def __init__(self, base_dir: Path | None = None):
+        self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="cj-mariadb-"))
+        self.datadir = self.base_dir / "data"
+        self.socket = self.datadir / "mysql.sock"
+        self.log_path = self.base_dir / "mariadb.log"
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(18)
+        self.proc: subprocess.Popen | None = None
+        self._user_ready = False
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 90.0) -> "MariaDB":
+        assert not self.running, "mariadb already running"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(SCRIPTS / "start-mariadb.sh"), str(self.datadir), str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mariadb exited with {self.proc.returncode}\n{self.diagnostics()}")
+            try:
+                self.root_connect(connect_timeout=2).close()
+                break
+            except pymysql.MySQLError:
+                if time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError(f"mariadb not ready after {timeout}s\n{self.diagnostics()}")
+                time.sleep(0.1)
+        if not self._user_ready:
+            self._create_app_user()
+        # the application user over TCP, as the server will connect
+        wait_until(lambda: self.connect(connect_timeout=2).close() or True, 15, what="mariadb TCP login")
+        return self
+
+    def _create_app_user(self) -> None:
+        conn = self.root_connect()
+        try:
+            with conn.cursor() as cur:
+                for host in ("127.0.0.1", "localhost"):
+                    cur.execute(f"CREATE USER IF NOT EXISTS '{self.user}'@'{host}' IDENTIFIED BY %s",
+                                (self.password,))
+                    cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{self.user}'@'{host}'")
+                cur.execute("FLUSH PRIVILEGES")
+        finally:
+            conn.close()
+        self._user_ready = True
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """SIGTERM and wait for a clean shutdown."""
+        if self.proc is None:
+            return
+        rc = _terminate(self.proc, timeout)
+        if rc not in (0, None) and rc != -signal.SIGTERM:
+            raise RuntimeError(f"mariadb exited with {rc}\n{self.diagnostics()}")
+
+    def kill(self) -> None:
+        if self.running:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        try:
+            if self.running:
+                _terminate(self.proc, 30)
+        finally:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def diagnostics(self) -> str:
+        return (f"--- {self.log_path}\n{tail(self.log_path, 20)}\n"
+                f"--- error.log\n{tail(self.datadir / 'error.log', 30)}")
+
+    def root_connect(self, database: str | None = None, **kw) -> pymysql.connections.Connection:
+        return pymysql.connect(unix_socket=str(self.socket), user="root", password="",
+                               database=database, charset="utf8mb4", autocommit=True,
+                               cursorclass=pymysql.cursors.DictCursor, **kw)
+
+    def connect(self, database: str | None = None, **kw) -> pymysql.connections.Connection:
+        kw.setdefault("connect_timeout", 5)
+        return pymysql.connect(host=self.host, port=self.port, user=self.user,
+                               password=self.password, database=database, charset="utf8mb4",
+                               autocommit=True, cursorclass=pymysql.cursors.DictCursor, **kw)
+
+    def new_database(self, prefix: str = "cj") -> str:
+        with self._lock:
+            self._counter += 1
+            name = f"{prefix}_{self._counter}_{secrets.token_hex(4)}"
+        conn = self.root_connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        finally:
+            conn.close()
+        return name
+
+    def execute(self, database: str, sql: str, params: Iterable | None = None) -> list[dict]:
+        """Runs one statement (MySQL syntax, %s placeholders) as the application user."""
+        conn = self.connect(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, tuple(params) if params is not None else None)
+                return list(cur.fetchall()) if cur.description else []
+        finally:
+            conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+
+
+class RedisServer:
+    """A private, non-persistent redis-server (scripts/start-redis.sh)."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, base_dir: Path | None = None):
+        self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="cj-redis-"))
+        self.log_path = self.base_dir / "redis.log"
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 30.0) -> "RedisServer":
+        assert not self.running
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(SCRIPTS / "start-redis.sh"), str(self.base_dir / "data"), str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis exited with {self.proc.returncode}\n{tail(self.log_path)}")
+            try:
+                if self.command("PING") == "PONG":
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"redis not ready after {timeout}s\n{tail(self.log_path)}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is not None:
+            _terminate(self.proc, timeout)
+
+    def kill(self) -> None:
+        if self.running:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def command(self, *args: str | bytes | int) -> Any:
+        """Sends one command in RESP and returns the decoded reply."""
+        out = [f"*{len(args)}\r\n".encode()]
+        for a in args:
+            b = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+        with socket.create_connection((self.host, self.port), timeout=5) as s:
+            s.sendall(b"".join(out))
+            return _RespReader(s).read()
+
+
+class _RespReader:
+    def __init__(self, sock: socket.socket):
+        self.f = sock.makefile("rb")
+
+    def _line(self) -> bytes:
+        line = self.f.readline()
+        if not line.endswith(b"\r\n"):
+            raise OSError("connection closed by redis")
+        return line[:-2]
+
+    def read(self) -> Any:
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(f"redis error: {rest.decode()}")
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)
+            return data[:-2].decode(errors="replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise OSError(f"unexpected RESP reply {line!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the CloudJet server under test
+
+
+def cloudjet_bin() -> Path:
+    return Path(os.environ.get("CLOUDJET_BIN", REPO / "build" / "cloudjet"))
+
+
+def base_env() -> dict[str, str]:
+    """A minimal environment: nothing from the caller leaks into the server's configuration."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+    }
+    for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def db_env(mariadb: MariaDB, db_name: str) -> dict[str, str]:
+    return {
+        "DB_HOST": mariadb.host,
+        "DB_PORT": str(mariadb.port),
+        "DB_USER": mariadb.user,
+        "DB_PASSWORD": mariadb.password,
+        "DB_NAME": db_name,
+    }
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path | str | None = None,
+            timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """Runs `cloudjet <args>` to completion (in `cwd`, default a fresh temp dir so no stray .env
+    file is read), capturing stdout and stderr together."""
+    cwd = cwd or tempfile.mkdtemp(prefix="cj-cli-")
+    return subprocess.run([str(cloudjet_bin()), *args], env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                          text=True, errors="replace")
+
+
+class User:
+    def __init__(self, email: str, password: str, name: str, phone: str, birth_date: str,
+                 token: str, user_id: int):
+        self.email, self.password, self.name = email, password, name
+        self.phone, self.birth_date = phone, birth_date
+        self.token, self.user_id = token, user_id
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Server:
+    """`cloudjet serve --single-port PORT --data-dir DIR` with a controlled environment.
+
+    backend "sqlite": no DB variables (embedded SQLite at DIR/cloudjet.db).
+    backend "mariadb": DB_* variables for `mariadb` and `db_name` (a fresh database if None).
+    """
+
+    def __init__(self, data_dir: Path, backend: str = "sqlite", mariadb: MariaDB | None = None,
+                 db_name: str | None = None, redis: RedisServer | None = None,
+                 extra_env: dict[str, str] | None = None, port: int | None = None):
+        assert backend in ("sqlite", "mariadb"), backend
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.backend = backend
+        self.mariadb = mariadb
+        if backend == "mariadb":
+            assert mariadb is not None, "mariadb backend needs a MariaDB"
+            self.db_name = db_name or mariadb.new_database()
+        else:
+            self.db_name = None
+        self.redis = redis
+        self.port = port or free_port()
+        self.secret_key = secrets.token_urlsafe(32)
+        self.admin_password = secrets.token_urlsafe(16)
+        self.log_path = self.data_dir / "server.log"
+        self.env = self.build_env(extra_env or {})
+        self.proc: subprocess.Popen | None = None
+        self.session = requests.Session()
+        self.session.trust_env = False  # never go through a proxy from the environment
+        self.exit_codes: list[int | None] = []
+        self.stopped = True  # no process of ours is running (never started, or stopped/killed)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def build_env(self, extra: dict[str, str]) -> dict[str, str]:
+        env = base_env()
+        env.update({
+            "SECRET_KEY": self.secret_key,
+            "CLOUDJET_ADMIN_PASSWORD": self.admin_password,
+            "CLOUDJET_ENV": "development",
+        })
+        if self.backend == "mariadb":
+            env.update(db_env(self.mariadb, self.db_name))
+        if self.redis is not None:
+            env.update({"REDIS_HOST": self.redis.host, "REDIS_PORT": str(self.redis.port)})
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = READY_TIMEOUT) -> "Server":
+        assert not self.running, "server already running"
+        binary = cloudjet_bin()
+        if not binary.exists():
+            raise FileNotFoundError(f"{binary} does not exist (build it, or set CLOUDJET_BIN)")
+        self.session.close()
+        self.stopped = False
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== harness: starting {binary} on port {self.port} =====\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [str(binary), "serve", "--single-port", str(self.port), "--data-dir", str(self.data_dir)],
+                env=self.env, cwd=self.data_dir, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        with _live_lock:
+            if self not in _live_servers:
+                _live_servers.append(self)
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while True:
+            if self.proc.poll() is not None:
+                self.stopped = True
+                self._forget()
+                raise RuntimeError(f"cloudjet exited with {self.proc.returncode} during start-up\n"
+                                   f"{self.log_text_tail()}")
+            try:
+                r = self.session.get(self.url("/ready"), timeout=2)
+                if r.status_code == 200:
+                    return self
+                last = f"{r.status_code} {r.text[:200]}"
+            except requests.RequestException as e:
+                last = repr(e)
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"cloudjet not ready after {timeout}s (last: {last})\n"
+                                   f"{self.log_text_tail()}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = STOP_TIMEOUT, check: bool = True) -> int | None:
+        """SIGTERM, wait up to `timeout` s; asserts a clean exit (code 0) unless check=False."""
+        if self.proc is None or self.stopped:
+            return None
+        self.stopped = True
+        self.session.close()
+        if self.proc.poll() is not None:
+            rc = self.proc.returncode
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.exit_codes.append(None)
+                self._forget()
+                if check:
+                    raise AssertionError(f"cloudjet did not exit within {timeout}s of SIGTERM\n"
+                                         f"{self.log_text_tail()}")
+                return None
+        self.exit_codes.append(rc)
+        self._forget()
+        if check:
+            assert rc == 0, f"cloudjet exited with {rc} after SIGTERM\n{self.log_text_tail()}"
+        return rc
+
+    def kill(self) -> None:
+        if self.running:
+            self.proc.kill()
+            self.proc.wait()
+        self.stopped = True
+        self.session.close()
+        self._forget()
+
+    def restart(self) -> "Server":
+        self.stop()
+        return self.start()
+
+    def _forget(self) -> None:
+        with _live_lock:
+            if self in _live_servers:
+                _live_servers.remove(self)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_text_tail(self, lines: int = 60) -> str:
+        return f"--- {self.log_path} (last {lines} lines)\n{tail(self.log_path, lines)}"
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        kw.setdefault("timeout", HTTP_TIMEOUT)
+        return self.session.request(method, self.url(path), **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw) -> requests.Response:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    # -- auth helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def signup_body(**overrides) -> dict:
+        body = {
+            "name": "홍길동",
+            "email": unique_email(),
+            "password": DEFAULT_PASSWORD,
+            "phone": "010-1234-5678",
+            "birthDate": "1990-01-01",
+        }
+        body.update(overrides)
+        return body
+
+    def signup(self, **overrides) -> requests.Response:
+        """POST /api/auth/signup with a valid body (unique email) updated by `overrides`."""
+        return self.post("/api/auth/signup", json=self.signup_body(**overrides))
+
+    def login_response(self, email: str, password: str, **kw) -> requests.Response:
+        return self.post("/api/auth/login", json={"email": email, "password": password}, **kw)
+
+    def login(self, email: str, password: str) -> str:
+        r = self.login_response(email, password)
+        body = assert_json(r, 200)
+        return body["token"]
+
+    def make_user(self, **overrides) -> User:
+        body = self.signup_body(**overrides)
+        r = self.post("/api/auth/signup", json=body)
+        assert_json(r, 201)
+        r = self.login_response(body["email"], body["password"])
+        out = assert_json(r, 200)
+        return User(body["email"], body["password"], body["name"], body["phone"], body["birthDate"],
+                     out["token"], out["user"]["id"])
+
+    def user_token(self) -> str:
+        return self.make_user().token
+
+    def admin_token(self) -> str:
+        return self.login(ADMIN_EMAIL, self.admin_password)
+
+    # -- database -------------------------------------------------------------------------------
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "cloudjet.db"
+
+    def db_query(self, sql: str, params: Iterable | None = None) -> list[dict]:
+        """Runs one statement written with `?` placeholders on the server's database and returns
+        the rows as dicts (empty for statements without a result). Autocommit. Note: a `?` or `%`
+        inside a string literal is not supported on MariaDB; pass values as parameters."""
+        params = tuple(params or ())
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(str(self.sqlite_path), timeout=10, isolation_level=None)
+            try:
+                conn.row_factory = sqlite3.Row
+                cur = conn.execute(sql, params)
+                rows = [dict(r) for r in cur.fetchall()] if cur.description else []
+                return rows
+            finally:
+                conn.close()
+        mysql_sql = sql.replace("%", "%%").replace("?", "%s")
+        conn = self.mariadb.connect(self.db_name)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(mysql_sql, params)
+                return list(cur.fetchall()) if cur.description else []
+        finally:
+            conn.close()
+
+    def db_scalar(self, sql: str, params: Iterable | None = None) -> Any:
+        rows = self.db_query(sql, params)
+        assert rows, f"no rows for {sql}"
+        return next(iter(rows[0].values()))
+
+    def user_row(self, email: str) -> dict | None:
+        rows = self.db_query("SELECT * FROM users WHERE email = ?", (email,))
+        return rows[0] if rows else None
+
+    def insert_user(self, email: str, password_hash: str, name: str = "레거시", phone: str = "010-2222-3333",
+                    birth_date: str = "1985-05-05", role: str = "USER") -> int:
+        self.db_query("INSERT INTO users (name, email, password_hash, phone, birth_date, role) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", (name, email, password_hash, phone, birth_date, role))
+        return int(self.db_scalar("SELECT user_id FROM users WHERE email = ?", (email,)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus text parsing
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line.strip())
+        if not m:
+            continue
+        labels = dict(_LABEL.findall(m.group(3) or ""))
+        try:
+            value = float(m.group(4))
+        except ValueError:
+            continue
+        samples.append((m.group(1), labels, value))
+    return samples
