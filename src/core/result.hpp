@@ -13,6 +13,7 @@ struct Error {
   std::string code;        // stable, e.g. "missing_field", "invalid_token"
   std::string message;     // Korean (default wording of the original)
   std::string message_en;  // English, when Accept-Language prefers it
+  std::string details_json;  // optional JSON object merged into the error body (e.g. prices)
 };
 
 // A value or an Error. Small on purpose: g++ 12 has no std::expected.

@@ -49,6 +49,12 @@ Response error_response(const Request& rq, const Error& error) {
   body["message"] = (rq.prefers_english() && !error.message_en.empty()) ? error.message_en
                                                                           : error.message;
   if (!error.code.empty()) body["error"] = error.code;
+  if (!error.details_json.empty()) {
+    auto details = nlohmann::json::parse(error.details_json, nullptr, false);
+    if (details.is_object()) {
+      for (auto& [k, v] : details.items()) body[k] = v;
+    }
+  }
   return json_response(error.status, body);
 }
 

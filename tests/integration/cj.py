@@ -28,9 +28,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
-import pymysql
-import pymysql.cursors
-import requests
+try:
+    import pymysql
+    import pymysql.cursors
+    import requests
+except ImportError as _e:  # e.g. a pyenv python3 first on PATH
+    raise ImportError(f"{_e}: run the integration tests with Debian's interpreter: "
+                      "/usr/bin/python3 -m pytest tests/integration") from _e
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
@@ -297,9 +301,19 @@ class MariaDB:
             self.proc.kill()
             self.proc.wait()
 
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts TCP connections (kernel backlog) but nothing answers."""
+        assert self.running
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.running:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
     def close(self) -> None:
         try:
             if self.running:
+                self.thaw()
                 _terminate(self.proc, 30)
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
@@ -443,6 +457,14 @@ class _RespReader:
 # the CloudJet server under test
 
 
+def one_shot(method: str, url: str, **kw) -> requests.Response:
+    """One request on its own connection (safe from any thread; requests.Session is not)."""
+    kw.setdefault("timeout", HTTP_TIMEOUT)
+    with requests.Session() as s:
+        s.trust_env = False
+        return s.request(method, url, **kw)
+
+
 def cloudjet_bin() -> Path:
     return Path(os.environ.get("CLOUDJET_BIN", REPO / "build" / "cloudjet"))
 
@@ -501,7 +523,7 @@ class Server:
 
     def __init__(self, data_dir: Path, backend: str = "sqlite", mariadb: MariaDB | None = None,
                  db_name: str | None = None, redis: RedisServer | None = None,
-                 extra_env: dict[str, str] | None = None, port: int | None = None):
+                 extra_env: dict[str, str | None] | None = None, port: int | None = None):
         assert backend in ("sqlite", "mariadb"), backend
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -518,6 +540,8 @@ class Server:
         self.admin_password = secrets.token_urlsafe(16)
         self.log_path = self.data_dir / "server.log"
         self.env = self.build_env(extra_env or {})
+        if "CLOUDJET_ADMIN_PASSWORD" not in self.env:
+            self.admin_password = None  # the server keeps (or generates) the admin's password
         self.proc: subprocess.Popen | None = None
         self.session = requests.Session()
         self.session.trust_env = False  # never go through a proxy from the environment
@@ -537,7 +561,11 @@ class Server:
             env.update(db_env(self.mariadb, self.db_name))
         if self.redis is not None:
             env.update({"REDIS_HOST": self.redis.host, "REDIS_PORT": str(self.redis.port)})
-        env.update({k: str(v) for k, v in extra.items()})
+        for k, v in extra.items():  # a value of None removes the variable
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
         return env
 
     @property

@@ -7,7 +7,6 @@ import concurrent.futures
 import time
 
 import pytest
-import requests
 
 import cj
 from cj import assert_error, assert_json
@@ -180,7 +179,7 @@ def test_concurrent_signups_with_same_email_create_exactly_one_user(server):
 
     def attempt(e):
         # a separate connection per request (requests.Session is not thread safe)
-        return requests.post(server.url(SIGNUP), json=server.signup_body(email=e), timeout=30)
+        return cj.one_shot("POST", server.url(SIGNUP), json=server.signup_body(email=e), timeout=30)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(attempt, variants))

@@ -3,6 +3,7 @@ request ids, languages, seeding, restart and shutdown, MariaDB outages and adopt
 created by the original Python implementation."""
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import socket
@@ -116,13 +117,18 @@ def _assert_refused_as_too_large(server, send, email):
         r = None  # the server answered 413 and closed before reading the rest, or just closed
     if r is not None:
         assert_error(r, 413, "payload_too_large")
-    server.session.close()  # never reuse a connection the server may have closed
+    if r is not None and r.headers.get("Connection", "").lower() != "close":
+        # the server kept the connection: it must have consumed the body, so the connection
+        # is still usable for the next request
+        assert_json(server.get("/api/auth/health"), 200)
+    server.session.close()
     assert count_users(server, email) == 0
     assert_json(server.get("/api/auth/health"), 200)
 
 
-def test_body_over_one_mebibyte_is_413_and_writes_nothing(server):
-    body = server.signup_body(name="x" * (MiB + 16))
+@pytest.mark.parametrize("size", [MiB + 16, 40 * MiB], ids=["1MiB+16", "40MiB"])
+def test_body_over_one_mebibyte_is_413_and_writes_nothing(server, size):
+    body = server.signup_body(name="x" * size)
     data = json.dumps(body).encode()
     _assert_refused_as_too_large(
         server, lambda: server.post(SIGNUP, data=data, headers={"Content-Type": "application/json"}),
@@ -326,6 +332,38 @@ def test_mariadb_outage_answers_503_quickly_and_recovers_without_restart(make_se
     assert srv.running
 
 
+def test_frozen_mariadb_answers_503_within_about_10_seconds_and_health_stays_up(make_server, mariadb):
+    """A database that accepts connections but never answers (SIGSTOP) must not hang requests."""
+    srv = make_server("mariadb", extra_env=MODULE_SERVER_ENV)
+    user = srv.make_user()
+    profile_url = srv.url(PROFILE)
+
+    def timed_profile():
+        return _timed(lambda: cj.one_shot("GET", profile_url, headers=user.auth, timeout=30))
+
+    mariadb.freeze()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            stuck = [pool.submit(timed_profile) for _ in range(8)]  # more than the DB pool holds
+            time.sleep(0.3)  # let them reach the database
+            r, elapsed = _timed(lambda: cj.one_shot("GET", srv.url("/api/auth/health"), timeout=10))
+            assert assert_json(r, 200)["status"] == "healthy"
+            assert elapsed < 2, f"health took {elapsed:.1f}s while the database hangs"
+            for f in stuck:
+                r, elapsed = f.result()
+                assert_error(r, 503, "database_unavailable")
+                assert elapsed < 12, f"profile took {elapsed:.1f}s while the database hangs"
+        r, elapsed = _timed(lambda: srv.login_response(user.email, user.password, timeout=30))
+        assert_error(r, 503, "database_unavailable")
+        assert elapsed < 12, f"login took {elapsed:.1f}s while the database hangs"
+    finally:
+        mariadb.thaw()
+
+    cj.wait_until(lambda: srv.get(PROFILE, headers=user.auth, timeout=10).status_code == 200,
+                  timeout=30, interval=0.5, what="profile to answer 200 after MariaDB resumed")
+    assert_json(srv.login_response(user.email, user.password), 200)
+
+
 # ============================================================================================
 # MariaDB only: adopting a database created by the original Python services
 
@@ -491,7 +529,10 @@ def test_migrate_adopts_an_original_database_and_hashes_plain_text_passwords(mak
     _migrate(mariadb, db, tmp_path)  # idempotent
     assert _counts(mariadb, db, tables) == before
 
-    srv = make_server("mariadb", db_name=db, extra_env=MODULE_SERVER_ENV)
+    # An operator adopting a database keeps its admin credentials: no CLOUDJET_ADMIN_PASSWORD (when
+    # it is set, the server makes it the admin's password at every start).
+    srv = make_server("mariadb", db_name=db, extra_env={**MODULE_SERVER_ENV, "CLOUDJET_ADMIN_PASSWORD": None})
+    assert "CLOUDJET_ADMIN_PASSWORD" not in srv.env
     body = assert_json(srv.login_response(LEGACY_EMAIL, LEGACY_PASSWORD), 200)
     assert body["user"]["email"] == LEGACY_EMAIL
     assert srv.user_row(LEGACY_EMAIL)["password_hash"].startswith("$argon2id$")

@@ -1,13 +1,166 @@
 #include "services/booking/routes.hpp"
 
+#include <charconv>
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/booking/store.hpp"
 
 namespace cj::booking {
+namespace {
+
+using http::Request;
+using http::Response;
+
+constexpr std::size_t kMaxIdempotencyKey = 100;
+
+std::optional<long long> positive_id(const std::string& text) {
+  long long v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
+  return v;
+}
+
+Result<std::optional<std::string>> idempotency_key(const Request& rq) {
+  auto key = rq.header("idempotency-key");
+  if (!key) return std::optional<std::string>{};
+  const bool printable = std::all_of(key->begin(), key->end(), [](char c) {
+    return c > 32 && c < 127;
+  });
+  if (key->empty() || key->size() > kMaxIdempotencyKey || !printable) {
+    return errors::invalid_field("Idempotency-Key", "1~100자의 출력 가능한 ASCII 문자여야 합니다.",
+                                 "must be 1 to 100 printable ASCII characters");
+  }
+  return std::optional<std::string>{*key};
+}
+
+Result<Page> page_of(const Request& rq) {
+  auto page = rq.query_param("page");
+  auto per_page = rq.query_param("per_page");
+  if (!page && !per_page) return Page{};
+  auto parse = [](const std::optional<std::string>& v, int fallback, int max,
+                  const char* name) -> Result<int> {
+    if (!v) return fallback;
+    auto n = positive_id(*v);
+    if (!n || *n > max) {
+      return errors::invalid_field(name, "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
+                                   "must be an integer from 1 to " + std::to_string(max));
+    }
+    return static_cast<int>(*n);
+  };
+  auto p = parse(page, 1, 1000000, "page");
+  if (!p) return p.error();
+  auto pp = parse(per_page, 20, 100, "per_page");
+  if (!pp) return pp.error();
+  return Page{*pp, (*p - 1) * *pp};
+}
+
+class BookingRoutes {
+ public:
+  explicit BookingRoutes(App& app) : app_(app), store_(*app.db) {}
+
+  Response create(const Request& rq, const security::Claims& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto in = parse_new_booking(*body);
+    if (!in) return http::error_response(rq, in.error());
+    auto key = idempotency_key(rq);
+    if (!key) return http::error_response(rq, key.error());
+    auto out = store_.create(who.user_id, *in, *key, request_fingerprint(*body));
+    if (!out) return http::error_response(rq, out.error());
+    if (out->touched) {
+      app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
+                                            out->touched->date);
+      log::info("booking created", {{"request_id", rq.request_id},
+                                    {"booking_id", out->created.booking_id},
+                                    {"schedule_id", in->schedule_id},
+                                    {"passengers", in->passengers.size()}});
+    }
+    Response r = http::json_response(201, {{"message", "예약이 성공적으로 생성되었습니다."},
+                                           {"booking_number", out->created.booking_number},
+                                           {"booking_id", out->created.booking_id},
+                                           {"success", true}});
+    if (out->created.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+    return r;
+  }
+
+  Response list(const Request& rq, const security::Claims& who) {
+    auto page = page_of(rq);
+    if (!page) return http::error_response(rq, page.error());
+    auto rows = store_.list_for_user(who.user_id, *page);
+    if (!rows) return http::error_response(rq, rows.error());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& b : *rows) list.push_back(booking_json(b));
+    return http::json_response(200, {{"bookings", std::move(list)}});
+  }
+
+  Response cancel(const Request& rq, const security::Claims& who) {
+    const std::string number = rq.param("booking_number");
+    auto out = store_.cancel(who.user_id, number);
+    if (!out) return http::error_response(rq, out.error());
+    app_.catalog_cache->invalidate_search(out->touched.departure, out->touched.arrival,
+                                          out->touched.date);
+    log::info("booking cancelled",
+              {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
+    return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},
+                                     {"success", true},
+                                     {"booking_number", number}});
+  }
+
+  Response occupied(const Request& rq) {
+    auto id = positive_id(rq.param("schedule_id"));
+    if (!id) return http::error_response(rq, errors::not_found());
+    auto seats = store_.occupied_seats(*id);
+    if (!seats) return http::error_response(rq, seats.error());
+    return http::json_response(200, {{"occupied_seats", *seats}});
+  }
+
+  Response seat_map(const Request& rq) {
+    auto id = positive_id(rq.param("schedule_id"));
+    if (!id) return http::error_response(rq, errors::not_found());
+    auto map = store_.seat_map(*id);
+    if (!map) return http::error_response(rq, map.error());
+    if (!*map) return http::error_response(rq, schedule_not_found());
+    const auto& m = **map;
+    nlohmann::json letters = nlohmann::json::array();
+    for (char c : m.letters) letters.push_back(std::string(1, c));
+    return http::json_response(200, {{"schedule_id", m.schedule_id},
+                                     {"rows", m.rows},
+                                     {"letters", std::move(letters)},
+                                     {"occupied", m.occupied},
+                                     {"available_seats", m.available_seats}});
+  }
+
+ private:
+  App& app_;
+  BookingStore store_;
+};
+
+}  // namespace
 
 http::Service make_service(App& app) {
-  const int port = app.config.ports.booking;
-  http::Service s{"booking", port, {}};
-  s.routes.push_back(http::health_route("/api/bookings", "booking", port));
+  auto r = std::make_shared<BookingRoutes>(app);
+  const std::string& secret = app.config.secret_key;
+  const std::string prefix = "/api/bookings";
+  http::Service s{"booking", app.config.ports.booking, {}};
+  s.routes.push_back({"POST", prefix, http::authed(secret, [r](const Request& rq, const auto& who) {
+                        return r->create(rq, who);
+                      })});
+  s.routes.push_back({"GET", prefix, http::authed(secret, [r](const Request& rq, const auto& who) {
+                        return r->list(rq, who);
+                      })});
+  s.routes.push_back({"POST", prefix + "/:booking_number/cancel",
+                      http::authed(secret, [r](const Request& rq, const auto& who) {
+                        return r->cancel(rq, who);
+                      })});
+  s.routes.push_back({"GET", prefix + "/occupied-seats/:schedule_id",
+                      [r](const Request& rq) { return r->occupied(rq); }});
+  s.routes.push_back({"GET", prefix + "/seat-map/:schedule_id",
+                      [r](const Request& rq) { return r->seat_map(rq); }});
+  s.routes.push_back(http::health_route(prefix, "booking", app.config.ports.booking));
   return s;
 }
 

@@ -1,0 +1,217 @@
+#include "services/booking/model.hpp"
+
+#include <set>
+
+#include "core/errors.hpp"
+#include "core/security.hpp"
+#include "core/validate.hpp"
+#include "services/booking/rules.hpp"
+
+namespace cj::booking {
+namespace {
+
+nlohmann::json nullable(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+Error bad(const std::string& field, const std::string& ko, const std::string& en) {
+  return errors::invalid_field(field, ko, en);
+}
+
+Result<long long> positive_integer(const nlohmann::json& body, const std::string& field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return errors::missing_field(field);
+  if (!it->is_number_integer() || it->get<long long>() <= 0) {
+    return bad(field, "양의 정수여야 합니다.", "must be a positive integer");
+  }
+  return it->get<long long>();
+}
+
+Result<PassengerIn> parse_passenger(const nlohmann::json& p, std::size_t i) {
+  const std::string at = "passengers[" + std::to_string(i) + "].";
+  if (!p.is_object()) return bad("passengers", "승객 정보가 올바르지 않습니다.", "must be objects");
+  PassengerIn out;
+  auto name = validate::required_string(p, "name");
+  if (!name) return errors::missing_field(at + "name");
+  if (validate::utf8_length(*name).value_or(999) > 50) {
+    return bad(at + "name", "이름은 50자 이하여야 합니다.", "must be at most 50 characters");
+  }
+  out.name = *name;
+  auto name_en = validate::optional_string(p, "nameEn");
+  if (!name_en) return bad(at + "nameEn", "문자열이어야 합니다.", "must be a string");
+  if (*name_en) {
+    std::string v = validate::trim(**name_en);
+    if (validate::utf8_length(v).value_or(999) > 100) {
+      return bad(at + "nameEn", "영문 이름은 100자 이하여야 합니다.",
+                 "must be at most 100 characters");
+    }
+    if (!v.empty()) out.name_en = v;
+  }
+  auto birth = validate::required_string(p, "birth");
+  if (!birth) return errors::missing_field(at + "birth");
+  if (!validate::is_date(*birth) || *birth >= validate::today()) {
+    return bad(at + "birth", "올바른 생년월일(YYYY-MM-DD)이 아닙니다.",
+               "must be a real past date in YYYY-MM-DD form");
+  }
+  out.birth = *birth;
+  auto gender = validate::required_string(p, "gender");
+  if (!gender) return errors::missing_field(at + "gender");
+  if (*gender != "M" && *gender != "F") {
+    return bad(at + "gender", "성별은 M 또는 F여야 합니다.", "must be M or F");
+  }
+  out.gender = *gender;
+  return out;
+}
+
+}  // namespace
+
+Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
+  NewBooking b;
+  auto schedule = positive_integer(body, "scheduleId");
+  if (!schedule) return schedule.error();
+  b.schedule_id = *schedule;
+
+  auto passengers = body.find("passengers");
+  if (passengers == body.end() || passengers->is_null() ||
+      (passengers->is_array() && passengers->empty())) {
+    return errors::missing_field("passengers");
+  }
+  if (!passengers->is_array()) return bad("passengers", "배열이어야 합니다.", "must be an array");
+  if (passengers->size() > static_cast<std::size_t>(kMaxPassengers)) {
+    return bad("passengers", "한 번에 최대 9명까지 예약할 수 있습니다.",
+               "at most 9 passengers per booking");
+  }
+  for (std::size_t i = 0; i < passengers->size(); ++i) {
+    auto p = parse_passenger((*passengers)[i], i);
+    if (!p) return p.error();
+    b.passengers.push_back(std::move(*p));
+  }
+
+  auto contact = body.find("contactInfo");
+  if (contact == body.end() || contact->is_null()) return errors::missing_field("contactInfo");
+  if (!contact->is_object()) return bad("contactInfo", "객체여야 합니다.", "must be an object");
+  auto email = validate::required_string(*contact, "email");
+  if (!email) return errors::missing_field("contactInfo.email");
+  if (!validate::is_email(*email)) {
+    return bad("contactInfo.email", "올바른 이메일 형식이 아닙니다.", "must be a valid email");
+  }
+  b.contact_email = *email;
+  auto phone = validate::required_string(*contact, "phone");
+  if (!phone) return errors::missing_field("contactInfo.phone");
+  if (!validate::is_phone(*phone)) {
+    return bad("contactInfo.phone", "올바른 전화번호 형식이 아닙니다.", "must be a phone number");
+  }
+  b.contact_phone = *phone;
+
+  auto method = validate::optional_string(body, "paymentMethod");
+  if (!method) return method.error();
+  b.payment_method = method->value_or("CARD");
+  if (b.payment_method.empty() || b.payment_method.size() > 20) {
+    return bad("paymentMethod", "결제 수단이 올바르지 않습니다.", "must be 1 to 20 characters");
+  }
+
+  auto amount = body.find("totalAmount");
+  if (amount == body.end() || amount->is_null()) return errors::missing_field("totalAmount");
+  if (!amount->is_number_integer() || amount->get<long long>() < 0) {
+    return bad("totalAmount", "0 이상의 정수여야 합니다.", "must be a non-negative integer");
+  }
+  b.total_amount = amount->get<long long>();
+
+  auto seats = body.find("seats");
+  if (seats != body.end() && !seats->is_null()) {
+    if (!seats->is_array()) return bad("seats", "배열이어야 합니다.", "must be an array");
+    if (!seats->empty()) {
+      if (seats->size() != b.passengers.size()) {
+        return bad("seats", "좌석 수는 승객 수와 같아야 합니다.",
+                   "must list one seat per passenger");
+      }
+      std::set<std::string> seen;
+      for (const auto& s : *seats) {
+        if (!s.is_string()) return bad("seats", "좌석은 문자열이어야 합니다.", "must be strings");
+        std::string label = validate::trim(s.get<std::string>());
+        for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (!parse_seat(label)) return invalid_seat(label);
+        if (!seen.insert(label).second) {
+          return bad("seats", "같은 좌석을 두 번 선택할 수 없습니다: " + label,
+                     "duplicate seat " + label);
+        }
+        b.seats.push_back(label);
+      }
+    }
+  }
+  return b;
+}
+
+std::string request_fingerprint(const nlohmann::json& body) {
+  // nlohmann's object keys are sorted, so equal JSON documents dump equally.
+  return security::hex_encode(security::hmac_sha256("cloudjet-idempotency", body.dump()));
+}
+
+nlohmann::json booking_json(const BookingOut& b) {
+  nlohmann::json passengers = nlohmann::json::array();
+  for (const auto& p : b.passengers) {
+    passengers.push_back({{"name_kor", p.name_kor},
+                          {"name_eng", nullable(p.name_eng)},
+                          {"birth_date", nullable(p.birth_date)},
+                          {"gender", nullable(p.gender)},
+                          {"seat_number", nullable(p.seat_number)}});
+  }
+  return {{"booking_id", b.booking_id},
+          {"booking_number", b.booking_number},
+          {"seat_number", nullable(b.seat_number)},
+          {"total_amount", b.total_amount},
+          {"contact_email", nullable(b.contact_email)},
+          {"contact_phone", nullable(b.contact_phone)},
+          {"payment_method", nullable(b.payment_method)},
+          {"status", b.status},
+          {"created_at", b.created_at},
+          {"flight_date", b.flight_date},
+          {"flight_id", b.flight_id},
+          {"airline", b.airline},
+          {"departure_airport", b.departure_airport},
+          {"arrival_airport", b.arrival_airport},
+          {"departure_time", b.departure_time},
+          {"arrival_time", b.arrival_time},
+          {"duration", nullable(b.duration)},
+          {"aircraft", nullable(b.aircraft)},
+          {"departure_name", b.departure_name},
+          {"arrival_name", b.arrival_name},
+          {"passengers", std::move(passengers)}};
+}
+
+Error not_enough_seats() {
+  return {400, "not_enough_seats", "선택한 항공편의 좌석이 부족합니다.",
+          "Not enough seats left on this flight."};
+}
+Error seat_taken(const std::string& seat) {
+  return {409, "seat_taken", "이미 선택된 좌석입니다: " + seat, "Seat already taken: " + seat};
+}
+Error invalid_seat(const std::string& seat) {
+  return {400, "invalid_seat", "존재하지 않는 좌석입니다: " + seat,
+          "No such seat on this aircraft: " + seat};
+}
+Error schedule_not_found() {
+  return {404, "schedule_not_found", "항공편 스케줄을 찾을 수 없습니다.", "Schedule not found."};
+}
+Error schedule_unavailable() {
+  return {409, "schedule_unavailable", "예약할 수 없는 항공편입니다.",
+          "This flight cannot be booked (cancelled, departed or withdrawn)."};
+}
+Error price_changed(long long unit_price, long long total_price) {
+  Error e{409, "price_changed", "항공권 가격이 변경되었습니다. 다시 확인해주세요.",
+          "The price has changed; please review it.", ""};
+  e.details_json = nlohmann::json{{"current_unit_price", unit_price},
+                                  {"current_total_price", total_price}}
+                       .dump();
+  return e;
+}
+Error idempotency_conflict() {
+  return {422, "idempotency_key_reused", "같은 Idempotency-Key로 다른 요청을 보낼 수 없습니다.",
+          "This Idempotency-Key was used for a different request."};
+}
+Error booking_not_cancellable() {
+  return {404, "booking_not_found", "취소 가능한 예약을 찾을 수 없습니다.",
+          "No cancellable booking with this number."};
+}
+
+}  // namespace cj::booking

@@ -1,0 +1,376 @@
+#include "services/booking/store.hpp"
+
+#include <map>
+
+#include "core/errors.hpp"
+#include "core/validate.hpp"
+#include "services/booking/rules.hpp"
+#include "services/flight/model.hpp"
+
+namespace cj::booking {
+namespace {
+
+constexpr const char* kLockScheduleSqlite =
+    "SELECT flight_id, flight_date, status, current_price, available_seats "
+    "FROM flight_schedules WHERE schedule_id = :id";
+// The schedule row is the lock every booking and cancel of that flight date queues on.
+constexpr const char* kLockScheduleMysql =
+    "SELECT flight_id, flight_date, status, current_price, available_seats "
+    "FROM flight_schedules WHERE schedule_id = :id FOR UPDATE";
+constexpr const char* kFlightOfSchedule =
+    "SELECT departure_airport, arrival_airport, total_seats, is_active FROM flights "
+    "WHERE flight_id = :f";
+constexpr const char* kActiveDiscount =
+    "SELECT MAX(discount_percentage) FROM flight_discounts "
+    "WHERE schedule_id = :id AND status = 'ACTIVE'";
+constexpr const char* kInsertBooking =
+    "INSERT INTO bookings (booking_number, user_id, schedule_id, seat_number, total_amount, "
+    "contact_email, contact_phone, payment_method, status) "
+    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED')";
+constexpr const char* kInsertSeat =
+    "INSERT INTO seat_assignments (schedule_id, seat_number, booking_id) VALUES (:s, :seat, :b)";
+constexpr const char* kInsertPassenger =
+    "INSERT INTO passengers (booking_id, name_kor, name_eng, birth_date, gender, seat_number) "
+    "VALUES (:b, :name, :name_en, :birth, :gender, :seat)";
+constexpr const char* kTakeSeats =
+    "UPDATE flight_schedules SET available_seats = available_seats - :n "
+    "WHERE schedule_id = :id AND available_seats >= :n2";
+constexpr const char* kInsertIdempotency =
+    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, booking_id, booking_number) "
+    "VALUES (:u, :k, :h, :b, :num)";
+constexpr const char* kSelectIdempotency =
+    "SELECT request_hash, booking_id, booking_number FROM idempotency_keys "
+    "WHERE user_id = :u AND idem_key = :k";
+
+constexpr const char* kFindBookingOfUser =
+    "SELECT booking_id, schedule_id FROM bookings WHERE booking_number = :n AND user_id = :u "
+    "AND status = 'CONFIRMED'";
+constexpr const char* kFindBookingAny =
+    "SELECT booking_id, schedule_id FROM bookings WHERE booking_number = :n "
+    "AND status = 'CONFIRMED'";
+constexpr const char* kRecheckBookingSqlite =
+    "SELECT COUNT(*) FROM bookings WHERE booking_id = :b AND status = 'CONFIRMED'";
+constexpr const char* kRecheckBookingMysql =
+    "SELECT COUNT(*) FROM bookings WHERE booking_id = :b AND status = 'CONFIRMED' FOR UPDATE";
+constexpr const char* kCountPassengers = "SELECT COUNT(*) FROM passengers WHERE booking_id = :b";
+constexpr const char* kFreeSeats = "DELETE FROM seat_assignments WHERE booking_id = :b";
+constexpr const char* kReturnSeats =
+    "UPDATE flight_schedules SET available_seats = available_seats + :n WHERE schedule_id = :id";
+constexpr const char* kMarkCancelled =
+    "UPDATE bookings SET status = 'CANCELLED' WHERE booking_id = :b";
+
+constexpr const char* kListBookings =
+    "SELECT b.booking_id, b.booking_number, b.seat_number, b.total_amount, b.contact_email, "
+    "b.contact_phone, b.payment_method, b.status, b.created_at, fs.flight_date, f.flight_id, "
+    "f.airline, f.departure_airport, f.arrival_airport, f.departure_time, f.arrival_time, "
+    "f.duration, f.aircraft, da.airport_name, aa.airport_name "
+    "FROM bookings b "
+    "JOIN flight_schedules fs ON fs.schedule_id = b.schedule_id "
+    "JOIN flights f ON f.flight_id = fs.flight_id "
+    "JOIN airports da ON da.airport_code = f.departure_airport "
+    "JOIN airports aa ON aa.airport_code = f.arrival_airport "
+    "WHERE b.user_id = :u ORDER BY b.created_at DESC, b.booking_id DESC LIMIT :lim OFFSET :off";
+constexpr const char* kListPassengers =
+    "SELECT p.booking_id, p.name_kor, p.name_eng, p.birth_date, p.gender, p.seat_number "
+    "FROM passengers p JOIN bookings b ON b.booking_id = p.booking_id "
+    "WHERE b.user_id = :u ORDER BY p.passenger_id";
+constexpr const char* kOccupied =
+    "SELECT seat_number FROM seat_assignments WHERE schedule_id = :id";
+constexpr const char* kScheduleSeats =
+    "SELECT f.total_seats, fs.available_seats FROM flight_schedules fs "
+    "JOIN flights f ON f.flight_id = fs.flight_id WHERE fs.schedule_id = :id";
+
+constexpr int kBookingNumberAttempts = 5;
+
+std::optional<std::string> opt(const std::string& v, soci::indicator ind) {
+  if (ind != soci::i_ok) return std::nullopt;
+  return v;
+}
+
+std::string iso_timestamp(std::string v) {
+  if (v.size() > 10 && v[10] == ' ') v[10] = 'T';
+  return v.substr(0, 19);
+}
+
+// Internal marker: two requests with the same Idempotency-Key raced; the loser replays.
+constexpr const char* kIdempotencyRace = "idempotency_race";
+
+std::vector<std::string> fetch_occupied(soci::session& s, long long schedule_id) {
+  std::vector<std::string> seats;
+  std::string seat;
+  soci::statement st = (s.prepare << kOccupied, soci::into(seat), soci::use(schedule_id));
+  st.execute();
+  while (st.fetch()) seats.push_back(seat);
+  sort_seats(seats);
+  return seats;
+}
+
+}  // namespace
+
+Result<std::optional<Created>> BookingStore::replay(long long user_id, const std::string& key,
+                                                    const std::string& fingerprint) {
+  return db_.run("booking.idempotency_lookup",
+                 [&](soci::session& s) -> Result<std::optional<Created>> {
+                   std::string hash;
+                   Created c;
+                   s << kSelectIdempotency, soci::into(hash), soci::into(c.booking_id),
+                       soci::into(c.booking_number), soci::use(user_id), soci::use(key);
+                   if (!s.got_data()) return std::optional<Created>{};
+                   if (hash != fingerprint) return idempotency_conflict();
+                   c.replayed = true;
+                   return std::optional<Created>{c};
+                 });
+}
+
+Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& in,
+                                           const std::optional<std::string>& idempotency_key,
+                                           const std::string& fingerprint) {
+  if (idempotency_key) {
+    auto previous = replay(user_id, *idempotency_key, fingerprint);
+    if (!previous) return previous.error();
+    if (*previous) return CreateOutcome{**previous, std::nullopt};
+  }
+  const long long passengers = static_cast<long long>(in.passengers.size());
+  auto outcome = db_.transaction("booking.create", [&](soci::session& s) -> Result<CreateOutcome> {
+    std::string flight_id;
+    std::string date;
+    std::string status;
+    long long price = 0;
+    long long available = 0;
+    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
+        soci::into(date), soci::into(status), soci::into(price), soci::into(available),
+        soci::use(in.schedule_id);
+    if (!s.got_data()) return schedule_not_found();
+    date = date.substr(0, 10);
+
+    RouteDate touched;
+    int total_seats = 0;
+    int active = 0;
+    s << kFlightOfSchedule, soci::into(touched.departure), soci::into(touched.arrival),
+        soci::into(total_seats), soci::into(active), soci::use(flight_id);
+    touched.date = date;
+    if (status != "ACTIVE" || active == 0 || date < validate::today()) {
+      return schedule_unavailable();
+    }
+
+    int discount = 0;
+    soci::indicator discount_ind = soci::i_null;
+    s << kActiveDiscount, soci::into(discount, discount_ind), soci::use(in.schedule_id);
+    const long long unit =
+        discount_ind == soci::i_ok ? flight::discounted_price(price, discount) : price;
+    if (in.total_amount != unit * passengers) return price_changed(unit, unit * passengers);
+
+    if (available < passengers) return not_enough_seats();
+    const SeatMap map = seat_map_for(total_seats);
+    for (const auto& seat : in.seats) {
+      if (!map.contains(seat)) return invalid_seat(seat);
+    }
+
+    const std::optional<std::string> first_seat =
+        in.seats.empty() ? std::nullopt : std::optional<std::string>(in.seats.front());
+    soci::indicator seat_ind = first_seat ? soci::i_ok : soci::i_null;
+    const std::string seat_value = first_seat.value_or("");
+    Created created;
+    for (int attempt = 0;; ++attempt) {
+      created.booking_number = new_booking_number();
+      try {
+        s << kInsertBooking, soci::use(created.booking_number), soci::use(user_id),
+            soci::use(in.schedule_id), soci::use(seat_value, seat_ind),
+            soci::use(in.total_amount), soci::use(in.contact_email), soci::use(in.contact_phone),
+            soci::use(in.payment_method);
+        break;
+      } catch (const soci::soci_error& e) {
+        // A booking-number collision (36^8 space): draw again.
+        if (!db::is_unique_violation(e) || attempt + 1 >= kBookingNumberAttempts) throw;
+      }
+    }
+    s.get_last_insert_id("bookings", created.booking_id);
+
+    for (const auto& seat : in.seats) {
+      try {
+        s << kInsertSeat, soci::use(in.schedule_id), soci::use(seat),
+            soci::use(created.booking_id);
+      } catch (const soci::soci_error& e) {
+        if (db::is_unique_violation(e)) return seat_taken(seat);
+        throw;
+      }
+    }
+    for (std::size_t i = 0; i < in.passengers.size(); ++i) {
+      const auto& p = in.passengers[i];
+      const std::string name_en = p.name_en.value_or("");
+      soci::indicator name_en_ind = p.name_en ? soci::i_ok : soci::i_null;
+      const std::string seat = in.seats.empty() ? "" : in.seats[i];
+      soci::indicator pseat_ind = in.seats.empty() ? soci::i_null : soci::i_ok;
+      s << kInsertPassenger, soci::use(created.booking_id), soci::use(p.name),
+          soci::use(name_en, name_en_ind), soci::use(p.birth), soci::use(p.gender),
+          soci::use(seat, pseat_ind);
+    }
+
+    soci::statement take = (s.prepare << kTakeSeats, soci::use(passengers),
+                            soci::use(in.schedule_id), soci::use(passengers));
+    take.execute(true);
+    if (take.get_affected_rows() != 1) return not_enough_seats();
+
+    if (idempotency_key) {
+      try {
+        s << kInsertIdempotency, soci::use(user_id), soci::use(*idempotency_key),
+            soci::use(fingerprint), soci::use(created.booking_id),
+            soci::use(created.booking_number);
+      } catch (const soci::soci_error& e) {
+        if (db::is_unique_violation(e)) return Error{409, kIdempotencyRace, "", "", ""};
+        throw;
+      }
+    }
+    return CreateOutcome{created, touched};
+  });
+  if (!outcome && outcome.error().code == kIdempotencyRace && idempotency_key) {
+    auto previous = replay(user_id, *idempotency_key, fingerprint);
+    if (!previous) return previous.error();
+    if (*previous) return CreateOutcome{**previous, std::nullopt};
+    return errors::internal();
+  }
+  return outcome;
+}
+
+Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
+                                           const std::string& booking_number) {
+  return db_.transaction("booking.cancel", [&](soci::session& s) -> Result<CancelOutcome> {
+    CancelOutcome out;
+    out.booking_number = booking_number;
+    long long schedule_id = 0;
+    if (user_id) {
+      s << kFindBookingOfUser, soci::into(out.booking_id), soci::into(schedule_id),
+          soci::use(booking_number), soci::use(*user_id);
+    } else {
+      s << kFindBookingAny, soci::into(out.booking_id), soci::into(schedule_id),
+          soci::use(booking_number);
+    }
+    if (!s.got_data()) return booking_not_cancellable();
+
+    // Same lock order as create (schedule first), then re-check under the lock: a concurrent
+    // cancel of the same booking must not return its seats twice.
+    std::string flight_id;
+    std::string date;
+    std::string status;
+    long long price = 0;
+    long long available = 0;
+    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
+        soci::into(date), soci::into(status), soci::into(price), soci::into(available),
+        soci::use(schedule_id);
+    long long still_confirmed = 0;
+    s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(still_confirmed),
+        soci::use(out.booking_id);
+    if (still_confirmed == 0) return booking_not_cancellable();
+
+    long long passengers = 0;
+    s << kCountPassengers, soci::into(passengers), soci::use(out.booking_id);
+    s << kFreeSeats, soci::use(out.booking_id);
+    s << kReturnSeats, soci::use(passengers), soci::use(schedule_id);
+    s << kMarkCancelled, soci::use(out.booking_id);
+
+    int total_seats = 0;
+    int active = 0;
+    s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
+        soci::into(total_seats), soci::into(active), soci::use(flight_id);
+    out.touched.date = date.substr(0, 10);
+    return out;
+  });
+}
+
+Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, Page page) {
+  return db_.run("booking.list", [&](soci::session& s) {
+    std::vector<BookingOut> out;
+    std::map<long long, std::size_t> index;
+    const int limit = page.limit > 0 ? page.limit : kMaxListed;
+    const int offset = page.limit > 0 ? page.offset : 0;
+    {
+      BookingOut b;
+      std::string seat, email, phone, method, duration, aircraft;
+      soci::indicator seat_i, email_i, phone_i, method_i, duration_i, aircraft_i;
+      soci::statement st(s);
+      st.exchange(soci::into(b.booking_id));
+      st.exchange(soci::into(b.booking_number));
+      st.exchange(soci::into(seat, seat_i));
+      st.exchange(soci::into(b.total_amount));
+      st.exchange(soci::into(email, email_i));
+      st.exchange(soci::into(phone, phone_i));
+      st.exchange(soci::into(method, method_i));
+      st.exchange(soci::into(b.status));
+      st.exchange(soci::into(b.created_at));
+      st.exchange(soci::into(b.flight_date));
+      st.exchange(soci::into(b.flight_id));
+      st.exchange(soci::into(b.airline));
+      st.exchange(soci::into(b.departure_airport));
+      st.exchange(soci::into(b.arrival_airport));
+      st.exchange(soci::into(b.departure_time));
+      st.exchange(soci::into(b.arrival_time));
+      st.exchange(soci::into(duration, duration_i));
+      st.exchange(soci::into(aircraft, aircraft_i));
+      st.exchange(soci::into(b.departure_name));
+      st.exchange(soci::into(b.arrival_name));
+      st.exchange(soci::use(user_id));
+      st.exchange(soci::use(limit));
+      st.exchange(soci::use(offset));
+      st.alloc();
+      st.prepare(kListBookings);
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        BookingOut row = b;
+        row.seat_number = opt(seat, seat_i);
+        row.contact_email = opt(email, email_i);
+        row.contact_phone = opt(phone, phone_i);
+        row.payment_method = opt(method, method_i);
+        row.duration = opt(duration, duration_i);
+        row.aircraft = opt(aircraft, aircraft_i);
+        row.created_at = iso_timestamp(row.created_at);
+        row.flight_date = row.flight_date.substr(0, 10);
+        index[row.booking_id] = out.size();
+        out.push_back(std::move(row));
+      }
+    }
+    if (out.empty()) return out;
+    PassengerOut p;
+    std::string name_en, birth, gender, seat;
+    soci::indicator name_en_i, birth_i, gender_i, seat_i;
+    soci::statement st = (s.prepare << kListPassengers, soci::into(p.booking_id),
+                          soci::into(p.name_kor), soci::into(name_en, name_en_i),
+                          soci::into(birth, birth_i), soci::into(gender, gender_i),
+                          soci::into(seat, seat_i), soci::use(user_id));
+    st.execute();
+    while (st.fetch()) {
+      auto it = index.find(p.booking_id);
+      if (it == index.end()) continue;  // a booking outside the requested page
+      PassengerOut row = p;
+      row.name_eng = opt(name_en, name_en_i);
+      row.birth_date = opt(birth.substr(0, 10), birth_i);
+      row.gender = opt(gender, gender_i);
+      row.seat_number = opt(seat, seat_i);
+      out[it->second].passengers.push_back(std::move(row));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> BookingStore::occupied_seats(long long schedule_id) {
+  return db_.run("booking.occupied",
+                 [&](soci::session& s) { return fetch_occupied(s, schedule_id); });
+}
+
+Result<std::optional<SeatMapOut>> BookingStore::seat_map(long long schedule_id) {
+  return db_.run("booking.seat_map", [&](soci::session& s) -> std::optional<SeatMapOut> {
+    int total_seats = 0;
+    SeatMapOut out;
+    s << kScheduleSeats, soci::into(total_seats), soci::into(out.available_seats),
+        soci::use(schedule_id);
+    if (!s.got_data()) return std::nullopt;
+    const SeatMap map = seat_map_for(total_seats);
+    out.schedule_id = schedule_id;
+    out.rows = map.rows;
+    out.letters = map.letters;
+    out.occupied = fetch_occupied(s, schedule_id);
+    return out;
+  });
+}
+
+}  // namespace cj::booking

@@ -1,0 +1,65 @@
+// Bookings in SQL: every verb is one transaction, and seat integrity lives in the database
+// (seat_assignments' primary key, a guarded available_seats update, the schedule row locked).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/db.hpp"
+#include "services/booking/model.hpp"
+
+namespace cj::booking {
+
+// What a write touched, so the caller can invalidate the flight-search cache after commit.
+struct RouteDate {
+  std::string departure;
+  std::string arrival;
+  std::string date;
+};
+
+struct CreateOutcome {
+  Created created;
+  std::optional<RouteDate> touched;  // unset for an idempotent replay
+};
+
+struct CancelOutcome {
+  long long booking_id = 0;
+  std::string booking_number;
+  RouteDate touched;
+};
+
+struct SeatMapOut {
+  long long schedule_id = 0;
+  int rows = 0;
+  std::string letters;
+  std::vector<std::string> occupied;
+  long long available_seats = 0;
+};
+
+struct Page {
+  int limit = 0;  // 0: no paging (capped by kMaxListed)
+  int offset = 0;
+};
+constexpr int kMaxListed = 500;
+
+class BookingStore {
+ public:
+  explicit BookingStore(db::Db& db) : db_(db) {}
+
+  Result<CreateOutcome> create(long long user_id, const NewBooking& in,
+                               const std::optional<std::string>& idempotency_key,
+                               const std::string& fingerprint);
+  // user_id == nullopt: any user's booking (admin).
+  Result<CancelOutcome> cancel(std::optional<long long> user_id, const std::string& booking_number);
+  Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
+  Result<std::vector<std::string>> occupied_seats(long long schedule_id);
+  Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);
+
+ private:
+  Result<std::optional<Created>> replay(long long user_id, const std::string& key,
+                                        const std::string& fingerprint);
+  db::Db& db_;
+};
+
+}  // namespace cj::booking
