@@ -496,10 +496,10 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path | str | None = None,
             timeout: float = 120.0) -> subprocess.CompletedProcess:
     """Runs `cloudjet <args>` to completion (in `cwd`, default a fresh temp dir so no stray .env
     file is read), capturing stdout and stderr together."""
-    cwd = cwd or tempfile.mkdtemp(prefix="cj-cli-")
-    return subprocess.run([str(cloudjet_bin()), *args], env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                          text=True, errors="replace")
+    with tempfile.TemporaryDirectory(prefix="cj-cli-") as scratch:
+        return subprocess.run([str(cloudjet_bin()), *args], env=env, cwd=str(cwd or scratch),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, text=True, errors="replace")
 
 
 class User:

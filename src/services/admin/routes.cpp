@@ -1,13 +1,252 @@
 #include "services/admin/routes.hpp"
 
+#include <charconv>
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/validate.hpp"
+#include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/admin/store.hpp"
+#include "services/booking/store.hpp"
 
 namespace cj::admin {
+namespace {
+
+using http::Request;
+using http::Response;
+
+std::optional<long long> positive_id(const std::string& text) {
+  long long v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
+  return v;
+}
+
+Result<booking::Page> page_of(const Request& rq, int default_per_page) {
+  auto page = rq.query_param("page");
+  auto per_page = rq.query_param("per_page");
+  if (!page && !per_page) return booking::Page{};
+  int p = 1;
+  int pp = default_per_page;
+  if (page) {
+    auto v = positive_id(*page);
+    if (!v || *v > 1000000) {
+      return errors::invalid_field("page", "1 이상의 정수여야 합니다.", "must be a positive integer");
+    }
+    p = static_cast<int>(*v);
+  }
+  if (per_page) {
+    auto v = positive_id(*per_page);
+    if (!v || *v > 200) {
+      return errors::invalid_field("per_page", "1~200 사이의 정수여야 합니다.",
+                                   "must be an integer from 1 to 200");
+    }
+    pp = static_cast<int>(*v);
+  }
+  return booking::Page{pp, (p - 1) * pp};
+}
+
+class AdminRoutes {
+ public:
+  explicit AdminRoutes(App& app) : app_(app), store_(*app.db), bookings_(*app.db) {}
+
+  // Token must say ADMIN and the database must still say ADMIN: a demoted admin's old token
+  // stops working at once.
+  http::Handler admin_only(std::function<Response(const Request&, const Actor&)> handler) {
+    return [this, handler = std::move(handler)](const Request& rq) {
+      auto who = http::authenticate(rq, app_.config.secret_key);
+      if (!who) return http::error_response(rq, who.error());
+      if (who->role != "ADMIN") return http::error_response(rq, errors::admin_required());
+      auto role = store_.role_of(who->user_id);
+      if (!role) return http::error_response(rq, role.error());
+      if (!*role) return http::error_response(rq, errors::token_invalid());
+      if (**role != "ADMIN") return http::error_response(rq, errors::admin_required());
+      return handler(rq, Actor{who->user_id, rq.request_id});
+    };
+  }
+
+  Response flights(const Request& rq, const Actor&) {
+    auto rows = store_.list_flights();
+    if (!rows) return http::error_response(rq, rows.error());
+    return http::json_response(200, {{"flights", *rows}});
+  }
+
+  Response create_flight(const Request& rq, const Actor& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto f = parse_flight(*body);
+    if (!f) return http::error_response(rq, f.error());
+    if (auto st = store_.create_flight(*f, who); !st) return http::error_response(rq, st.error());
+    // A new flight has no schedules yet, so no search result changes.
+    return http::json_response(
+        201, {{"message", "항공편이 추가되었습니다."}, {"flight_id", f->flight_id}, {"success", true}});
+  }
+
+  Response flight_with_schedules(const Request& rq, const Actor& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto flight_json = body->find("flight");
+    if (flight_json == body->end() || flight_json->is_null()) {
+      return http::error_response(rq, errors::missing_field("flight"));
+    }
+    auto schedule_json = body->find("schedule");
+    if (schedule_json == body->end() || schedule_json->is_null()) {
+      return http::error_response(rq, errors::missing_field("schedule"));
+    }
+    if (!flight_json->is_object() || !schedule_json->is_object()) return http::error_response(rq, errors::invalid_json());
+    auto f = parse_flight(*flight_json);
+    if (!f) return http::error_response(rq, f.error());
+    auto spec = parse_schedule_spec(*schedule_json);
+    if (!spec) return http::error_response(rq, spec.error());
+    auto r = store_.upsert_flight_with_schedules(*f, *spec, who);
+    if (!r) return http::error_response(rq, r.error());
+    for (const auto& d : r->dates_changed) {
+      app_.catalog_cache->invalidate_search(f->departure_airport, f->arrival_airport, d);
+    }
+    return http::json_response(201, {{"success", true},
+                                     {"result",
+                                      {{"flight_id", f->flight_id},
+                                       {"created_schedules", r->created},
+                                       {"updated_schedules", r->updated},
+                                       {"skipped", r->skipped},
+                                       {"total_requested", r->requested}}}});
+  }
+
+  Response delete_flight(const Request& rq, const Actor& who) {
+    const std::string id = rq.param("flight_id");
+    std::string dep;
+    std::string arr;
+    auto dates = store_.delete_flight(id, who, dep, arr);
+    if (!dates) return http::error_response(rq, dates.error());
+    for (const auto& d : *dates) app_.catalog_cache->invalidate_search(dep, arr, d);
+    app_.catalog_cache->invalidate_featured();
+    return http::json_response(200, {{"message", "항공편이 삭제되었습니다."}, {"success", true}});
+  }
+
+  Response schedules(const Request& rq, const Actor&) {
+    auto rows = store_.list_schedules();
+    if (!rows) return http::error_response(rq, rows.error());
+    return http::json_response(200, {{"schedules", *rows}});
+  }
+
+  Response discounts(const Request& rq, const Actor&) {
+    auto rows = store_.list_discounts();
+    if (!rows) return http::error_response(rq, rows.error());
+    return http::json_response(200, {{"discounts", *rows}});
+  }
+
+  Response create_discount(const Request& rq, const Actor& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto sid = body->find("schedule_id");
+    if (sid == body->end() || sid->is_null()) {
+      return http::error_response(rq, errors::missing_field("schedule_id"));
+    }
+    if (!sid->is_number_integer() || sid->get<long long>() <= 0) {
+      return http::error_response(
+          rq, errors::invalid_field("schedule_id", "양의 정수여야 합니다.", "must be a positive integer"));
+    }
+    auto pct = parse_discount_percentage(*body);
+    if (!pct) return http::error_response(rq, pct.error());
+    auto r = store_.create_discount(sid->get<long long>(), *pct, who);
+    if (!r) return http::error_response(rq, r.error());
+    app_.catalog_cache->invalidate_search(r->second.departure, r->second.arrival, r->second.date);
+    return http::json_response(201, {{"message", "할인이 생성되었습니다."},
+                                     {"discount_id", r->first},
+                                     {"success", true}});
+  }
+
+  Response delete_discount(const Request& rq, const Actor& who) {
+    auto id = positive_id(rq.param("discount_id"));
+    if (!id) return http::error_response(rq, discount_not_found());
+    auto r = store_.delete_discount(*id, who);
+    if (!r) return http::error_response(rq, r.error());
+    app_.catalog_cache->invalidate_search(r->departure, r->arrival, r->date);
+    return http::json_response(200, {{"message", "할인이 삭제되었습니다."}, {"success", true}});
+  }
+
+  Response bookings(const Request& rq, const Actor&) {
+    auto page = page_of(rq, 20);
+    if (!page) return http::error_response(rq, page.error());
+    auto r = store_.list_bookings(*page);
+    if (!r) return http::error_response(rq, r.error());
+    nlohmann::json body{{"bookings", r->rows}, {"total", r->total}};
+    if (page->limit > 0) {
+      body["page"] = page->offset / page->limit + 1;
+      body["per_page"] = page->limit;
+    }
+    return http::json_response(200, body);
+  }
+
+  Response search(const Request& rq, const Actor&) {
+    const std::string term = validate::trim(rq.query_param("term").value_or(""));
+    if (term.empty()) return http::error_response(rq, empty_search_term());
+    if (term.size() > 100) {
+      return http::error_response(
+          rq, errors::invalid_field("term", "검색어는 100자 이하여야 합니다.", "must be at most 100 characters"));
+    }
+    auto r = store_.search_bookings(term);
+    if (!r) return http::error_response(rq, r.error());
+    return http::json_response(200, {{"bookings", r->rows}, {"total", r->total}});
+  }
+
+  Response cancel(const Request& rq, const Actor& who) {
+    const std::string number = rq.param("booking_number");
+    auto r = bookings_.cancel(std::nullopt, number,
+                              [&](soci::session& s, const booking::CancelOutcome& out) {
+                                AdminStore::record(s, who, "booking.cancel", number,
+                                                   {{"booking_id", out.booking_id},
+                                                    {"status", "CANCELLED"}});
+                              });
+    if (!r) return http::error_response(rq, r.error());
+    app_.catalog_cache->invalidate_search(r->touched.departure, r->touched.arrival,
+                                          r->touched.date);
+    log::info("booking cancelled",
+              {{"request_id", rq.request_id}, {"booking_id", r->booking_id}, {"by", "admin"}});
+    return http::json_response(200, {{"message", "예약이 취소되었습니다."}, {"success", true}});
+  }
+
+  Response audit(const Request& rq, const Actor&) {
+    auto page = page_of(rq, 50);
+    if (!page) return http::error_response(rq, page.error());
+    auto r = store_.audit_log(*page);
+    if (!r) return http::error_response(rq, r.error());
+    return http::json_response(200, {{"audit", r->rows}, {"total", r->total}});
+  }
+
+ private:
+  App& app_;
+  AdminStore store_;
+  booking::BookingStore bookings_;
+};
+
+}  // namespace
 
 http::Service make_service(App& app) {
-  const int port = app.config.ports.admin;
-  http::Service s{"admin", port, {}};
-  s.routes.push_back(http::health_route("/api/admin", "admin", port));
+  auto r = std::make_shared<AdminRoutes>(app);
+  const std::string p = "/api/admin";
+  http::Service s{"admin", app.config.ports.admin, {}};
+  auto add = [&](const char* method, const std::string& path,
+                 Response (AdminRoutes::*fn)(const Request&, const Actor&)) {
+    s.routes.push_back({method, path, r->admin_only([r, fn](const Request& rq, const Actor& who) {
+                          return ((*r).*fn)(rq, who);
+                        })});
+  };
+  add("GET", p + "/flights", &AdminRoutes::flights);
+  add("POST", p + "/flights", &AdminRoutes::create_flight);
+  add("POST", p + "/flights-with-schedules", &AdminRoutes::flight_with_schedules);
+  add("DELETE", p + "/flights/:flight_id", &AdminRoutes::delete_flight);
+  add("GET", p + "/schedules", &AdminRoutes::schedules);
+  add("GET", p + "/discounts", &AdminRoutes::discounts);
+  add("POST", p + "/discounts", &AdminRoutes::create_discount);
+  add("DELETE", p + "/discounts/:discount_id", &AdminRoutes::delete_discount);
+  add("GET", p + "/bookings/search", &AdminRoutes::search);
+  add("GET", p + "/bookings", &AdminRoutes::bookings);
+  add("PUT", p + "/bookings/:booking_number/cancel", &AdminRoutes::cancel);
+  add("GET", p + "/audit", &AdminRoutes::audit);
+  s.routes.push_back(http::health_route(p, "admin", app.config.ports.admin));
   return s;
 }
 

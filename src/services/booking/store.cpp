@@ -233,7 +233,8 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
 }
 
 Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
-                                           const std::string& booking_number) {
+                                           const std::string& booking_number,
+                                           const CancelHook& in_transaction) {
   return db_.transaction("booking.cancel", [&](soci::session& s) -> Result<CancelOutcome> {
     CancelOutcome out;
     out.booking_number = booking_number;
@@ -273,6 +274,7 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
         soci::into(total_seats), soci::into(active), soci::use(flight_id);
     out.touched.date = date.substr(0, 10);
+    if (in_transaction) in_transaction(s, out);
     return out;
   });
 }

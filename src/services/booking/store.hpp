@@ -2,6 +2,7 @@
 // (seat_assignments' primary key, a guarded available_seats update, the schedule row locked).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,8 +51,11 @@ class BookingStore {
   Result<CreateOutcome> create(long long user_id, const NewBooking& in,
                                const std::optional<std::string>& idempotency_key,
                                const std::string& fingerprint);
-  // user_id == nullopt: any user's booking (admin).
-  Result<CancelOutcome> cancel(std::optional<long long> user_id, const std::string& booking_number);
+  // user_id == nullopt: any user's booking (admin). `in_transaction` runs inside the same
+  // transaction after the cancel (e.g. the admin audit record).
+  using CancelHook = std::function<void(soci::session&, const CancelOutcome&)>;
+  Result<CancelOutcome> cancel(std::optional<long long> user_id, const std::string& booking_number,
+                               const CancelHook& in_transaction = {});
   Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
   Result<std::vector<std::string>> occupied_seats(long long schedule_id);
   Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);

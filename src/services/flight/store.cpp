@@ -14,7 +14,9 @@ namespace {
   "JOIN flights f ON f.flight_id = fs.flight_id "                                                 \
   "JOIN airports da ON da.airport_code = f.departure_airport "                                    \
   "JOIN airports aa ON aa.airport_code = f.arrival_airport "                                      \
-  "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
+  "LEFT JOIN (SELECT schedule_id, MAX(discount_percentage) AS discount_percentage "              \
+  "FROM flight_discounts WHERE status = 'ACTIVE' GROUP BY schedule_id) d "                        \
+  "ON d.schedule_id = fs.schedule_id "
 
 constexpr const char* kSearch = CJ_SCHEDULE_SELECT
     "WHERE f.departure_airport = :dep AND f.arrival_airport = :arr AND fs.flight_date = :d "
@@ -69,8 +71,9 @@ struct RowBinding {
   }
 };
 
-// Collects rows; a schedule listed twice (two ACTIVE discounts in a database that predates the
-// uniqueness rule) keeps its biggest discount.
+// Collects rows. The discount subquery yields one row per schedule (the biggest ACTIVE discount,
+// should a database predating the uniqueness rule hold two), so LIMIT counts schedules; the
+// de-duplication below is a second line of defence.
 std::vector<ScheduleRow> collect(soci::statement& st, RowBinding& b) {
   std::vector<ScheduleRow> rows;
   std::map<long long, std::size_t> seen;

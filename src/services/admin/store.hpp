@@ -1,0 +1,71 @@
+// Admin reads and writes in SQL. Every write is one transaction that also records its audit row.
+// The list endpoints return their JSON rows directly (they are read-only projections).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/db.hpp"
+#include "services/admin/model.hpp"
+#include "services/booking/store.hpp"
+
+namespace cj::admin {
+
+// Who did it, for the audit log.
+struct Actor {
+  long long admin_id = 0;
+  std::string request_id;
+};
+
+struct ScheduleResult {
+  int created = 0;
+  int updated = 0;
+  int skipped = 0;
+  int requested = 0;
+  std::vector<std::string> dates_changed;  // for cache invalidation
+};
+
+struct Listing {
+  nlohmann::json rows = nlohmann::json::array();
+  long long total = 0;
+};
+
+class AdminStore {
+ public:
+  explicit AdminStore(db::Db& db) : db_(db) {}
+
+  // The user's current role in the database (nullopt: no such user).
+  Result<std::optional<std::string>> role_of(long long user_id);
+
+  Result<nlohmann::json> list_flights();
+  Status create_flight(const FlightIn& f, const Actor& who);
+  Result<ScheduleResult> upsert_flight_with_schedules(const FlightIn& f, const ScheduleSpec& spec,
+                                                      const Actor& who);
+  // The future dates whose search results the deletion changes.
+  Result<std::vector<std::string>> delete_flight(const std::string& flight_id, const Actor& who,
+                                                 std::string& departure, std::string& arrival);
+
+  Result<nlohmann::json> list_schedules();
+  Result<nlohmann::json> list_discounts();
+  Result<std::pair<long long, booking::RouteDate>> create_discount(long long schedule_id,
+                                                                   int percentage,
+                                                                   const Actor& who);
+  Result<booking::RouteDate> delete_discount(long long discount_id, const Actor& who);
+
+  // page.limit == 0: everything up to the cap.
+  Result<Listing> list_bookings(booking::Page page);
+  Result<Listing> search_bookings(const std::string& term);
+  Result<Listing> audit_log(booking::Page page);
+
+  static void record(soci::session& s, const Actor& who, const std::string& action,
+                     const std::string& target, const nlohmann::json& summary);
+
+ private:
+  Result<Listing> bookings_where(const std::string& where, const std::vector<std::string>& params,
+                                 booking::Page page);
+  db::Db& db_;
+};
+
+}  // namespace cj::admin
