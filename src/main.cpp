@@ -8,6 +8,7 @@
 
 #include "app/app.hpp"
 #include "app/seed.hpp"
+#include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/migrations.hpp"
@@ -120,6 +121,7 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   cj::metrics::Registry::instance().set_pool_probe([&a] { return a.db->in_use(); },
                                                    a.db->pool_size());
 
+  a.refunds->start();
   cj::http::ServerHooks hooks;
   hooks.ready = [&a] { return a.db->ping(); };
   auto st = cj::http::serve(a.config, listeners, hooks, [&] {
@@ -135,6 +137,7 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     std::fflush(stdout);
     cj::log::info("listening", {{"listeners", listeners.size()}});
   });
+  a.refunds->stop();
   cj::log::info("stopped");
   cj::log::flush();
   if (!st) return fail(st.error().message_en);
@@ -198,6 +201,7 @@ int run_create_admin(const CommonFlags& common, const std::string& email, const 
 
 int main(int argc, char** argv) {
   if (!cj::security::init()) return fail("cannot initialise libsodium");
+  cj::net::init_http_client();
 
   CLI::App cli{"CloudJet airline booking backend"};
   cli.require_subcommand(1);

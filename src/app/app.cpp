@@ -30,7 +30,20 @@ Result<std::unique_ptr<App>> open_app(Config config) {
     app->catalog_cache = std::make_unique<flight::CatalogCache>(
         make_memory_cache(kMemoryCacheEntries), app->config.search_cache_ttl_seconds);
   }
+  const auto& c = app->config;
+  if (!c.bootpay_api_url.empty() && !c.bootpay_rest_api_key.empty() &&
+      !c.bootpay_private_key.empty()) {
+    app->gateway = payment::make_bootpay_gateway(c.bootpay_api_url, c.bootpay_rest_api_key,
+                                                 c.bootpay_private_key);
+  }
+  app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway);
   return app;
+}
+
+void App::after_cancel(const std::string& departure, const std::string& arrival,
+                       const std::string& date, int refunds_queued) {
+  catalog_cache->invalidate_search(departure, arrival, date);
+  if (refunds_queued > 0) refunds->kick();
 }
 
 std::vector<http::Service> build_services(App& app) {

@@ -10,6 +10,8 @@
 #include "core/redis.hpp"
 #include "http/types.hpp"
 #include "services/flight/catalog_cache.hpp"
+#include "services/payment/gateway.hpp"
+#include "services/payment/refund_worker.hpp"
 
 namespace cj {
 
@@ -20,6 +22,13 @@ struct App {
   std::unique_ptr<AttemptLimiter> login_limiter;
   // Flight search/featured/airports responses; writers invalidate after commit.
   std::unique_ptr<flight::CatalogCache> catalog_cache;
+  // Set when BOOTPAY_API_URL, BOOTPAY_REST_API_KEY and BOOTPAY_PRIVATE_KEY are configured.
+  std::shared_ptr<payment::PaymentGateway> gateway;
+  std::unique_ptr<payment::RefundWorker> refunds;
+
+  // After a cancel committed: the flight search shows the seats, queued refunds go out now.
+  void after_cancel(const std::string& departure, const std::string& arrival,
+                    const std::string& date, int refunds_queued);
 };
 
 // Opens the database and Redis (when configured) described by `config`.

@@ -373,6 +373,18 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
 
 }  // namespace
 
+std::optional<Headers> parse_form(std::string_view body) {
+  Headers out;
+  if (body.empty()) return out;
+  // Form encoding is the query-string encoding with '+' for spaces.
+  std::string text(body);
+  std::replace(text.begin(), text.end(), '+', ' ');
+  auto parsed = restinio::try_parse_query<restinio::parse_query_traits::javascript_compatible>(text);
+  if (!parsed) return std::nullopt;
+  for (const auto& p : *parsed) out.emplace_back(std::string(p.first), std::string(p.second));
+  return out;
+}
+
 void block_shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);

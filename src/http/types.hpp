@@ -67,6 +67,9 @@ Response json_response(int status, const nlohmann::json& body);
 Response error_response(const Request& rq, const Error& error);
 
 // ---- request parsing ----------------------------------------------------------------------
+// application/x-www-form-urlencoded → decoded pairs; nullopt when malformed.
+std::optional<Headers> parse_form(std::string_view body);
+
 // The body as a JSON object, or 400 invalid_json.
 Result<nlohmann::json> parse_json_object(const Request& rq);
 

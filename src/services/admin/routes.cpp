@@ -201,8 +201,8 @@ class AdminRoutes {
                                                     {"status", "CANCELLED"}});
                               });
     if (!r) return http::error_response(rq, r.error());
-    app_.catalog_cache->invalidate_search(r->touched.departure, r->touched.arrival,
-                                          r->touched.date);
+    app_.after_cancel(r->touched.departure, r->touched.arrival, r->touched.date,
+                      r->refunds_queued);
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", r->booking_id}, {"by", "admin"}});
     return http::json_response(200, {{"message", "예약이 취소되었습니다."}, {"success", true}});

@@ -101,8 +101,8 @@ class BookingRoutes {
     const std::string number = rq.param("booking_number");
     auto out = store_.cancel(who.user_id, number);
     if (!out) return http::error_response(rq, out.error());
-    app_.catalog_cache->invalidate_search(out->touched.departure, out->touched.arrival,
-                                          out->touched.date);
+    app_.after_cancel(out->touched.departure, out->touched.arrival, out->touched.date,
+                      out->refunds_queued);
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
     return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},

@@ -6,6 +6,7 @@
 #include "core/validate.hpp"
 #include "services/booking/rules.hpp"
 #include "services/flight/model.hpp"
+#include "services/payment/store.hpp"
 
 namespace cj::booking {
 namespace {
@@ -268,6 +269,10 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     s << kFreeSeats, soci::use(out.booking_id);
     s << kReturnSeats, soci::use(passengers), soci::use(schedule_id);
     s << kMarkCancelled, soci::use(out.booking_id);
+    // A PAID payment of this booking becomes CANCELLED and its refund is queued, in this same
+    // transaction, so a committed cancel never loses its refund.
+    out.refunds_queued = payment::queue_refunds_in_transaction(
+        s, db_.is_sqlite(), out.booking_id, user_id ? "customer cancelled" : "cancelled by admin");
 
     int total_seats = 0;
     int active = 0;

@@ -28,6 +28,7 @@ struct CancelOutcome {
   long long booking_id = 0;
   std::string booking_number;
   RouteDate touched;
+  int refunds_queued = 0;
 };
 
 struct SeatMapOut {

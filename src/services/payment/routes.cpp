@@ -1,13 +1,167 @@
 #include "services/payment/routes.hpp"
 
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/security.hpp"
+#include "core/validate.hpp"
+#include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/payment/store.hpp"
 
 namespace cj::payment {
+namespace {
+
+using http::Request;
+using http::Response;
+
+std::string lower(std::string s) { return validate::lowercase_ascii(std::move(s)); }
+
+// The webhook body as one JSON object, whether it came as JSON or as a form.
+Result<nlohmann::json> webhook_fields(const Request& rq) {
+  const std::string type = lower(rq.header("content-type").value_or(""));
+  const std::string body = validate::trim(rq.body);
+  // Some senders label JSON as a form (curl -d does); a body that opens an object is JSON.
+  const bool looks_json = !body.empty() && body.front() == '{';
+  if (!looks_json && type.find("application/x-www-form-urlencoded") != std::string::npos) {
+    auto form = http::parse_form(rq.body);
+    if (!form) return errors::invalid_json();
+    nlohmann::json j = nlohmann::json::object();
+    for (auto& [k, v] : *form) j[k] = v;
+    return j;
+  }
+  return http::parse_json_object(rq);
+}
+
+class PaymentRoutes {
+ public:
+  explicit PaymentRoutes(App& app) : app_(app), store_(*app.db) {}
+
+  Response init(const Request& rq, const security::Claims& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto in = parse_init(*body);
+    if (!in) return http::error_response(rq, in.error());
+    const std::string order_id = in->order_id.value_or(new_order_id(who.user_id, in->schedule_id));
+    auto p = store_.create(who.user_id, *in, order_id);
+    if (!p) return http::error_response(rq, p.error());
+    const auto& key = app_.config.bootpay_rest_api_key;
+    return http::json_response(
+        200, {{"success", true},
+              {"payment_id", p->payment_id},
+              {"order_id", p->order_id},
+              {"bootpay",
+               {{"application_id", key.empty() ? nlohmann::json(nullptr) : nlohmann::json(key)},
+                {"price", p->amount},
+                {"order_name", in->order_name},
+                {"pg", in->provider == "KAKAO" ? "kakao" : "nicepay"},
+                {"method", in->method == "KAKAO" ? "kakao" : "card"}}}});
+  }
+
+  Response webhook(const Request& rq) {
+    const auto& secret = app_.config.bootpay_private_key;
+    // Without a key nobody can be verified, so nobody is trusted.
+    if (secret.empty()) return http::error_response(rq, webhook_disabled());
+    auto signature = rq.header("bootpay-signature");
+    if (!signature) signature = rq.header("x-bootpay-signature");
+    const std::string expected = security::base64_encode(security::hmac_sha256(secret, rq.body));
+    if (!signature || !security::constant_time_equal(validate::trim(*signature), expected)) {
+      log::warn("webhook signature rejected", {{"request_id", rq.request_id}});
+      return http::error_response(rq, invalid_signature());
+    }
+    auto fields = webhook_fields(rq);
+    if (!fields) return http::error_response(rq, fields.error());
+    auto event = parse_webhook(*fields);
+    if (!event) return http::error_response(rq, event.error());
+    auto payment = store_.find_by_order(event->order_id);
+    if (!payment) return http::error_response(rq, payment.error());
+    if (!*payment) return http::error_response(rq, payment_not_found());
+    const Payment& p = **payment;
+    const std::string raw = event->raw.dump();
+    const nlohmann::json ok{{"success", true}};
+
+    if (!event->paid) {
+      auto t = store_.mark_failed(event->order_id, raw);
+      if (!t) return http::error_response(rq, t.error());
+      if (*t == Transition::NoChange) {
+        log::info("late or repeated failure event ignored",
+                  {{"request_id", rq.request_id}, {"payment_id", p.payment_id}, {"status", p.status}});
+      }
+      return http::json_response(200, ok);
+    }
+    if (p.status == "PAID" || p.status == "CANCELLED") {
+      if (p.receipt_id != event->receipt_id) {
+        log::warn("paid event with another receipt ignored",
+                  {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+      }
+      return http::json_response(200, ok);  // a replay changes nothing
+    }
+    if (!event->price || *event->price != p.amount) {
+      log::error("ALERT webhook amount mismatch",
+                 {{"request_id", rq.request_id}, {"payment_id", p.payment_id},
+                  {"expected", p.amount}, {"received", event->price ? *event->price : -1}});
+      return http::error_response(rq, amount_mismatch());
+    }
+    if (app_.gateway) {
+      // Trust the gateway's own record, asked over its API, not the webhook body alone.
+      auto receipt = app_.gateway->lookup(*event->receipt_id);
+      if (!receipt) return http::error_response(rq, receipt.error());
+      if (receipt->order_id != p.order_id || receipt->price != p.amount || !receipt->completed) {
+        log::error("ALERT gateway receipt disagrees with webhook",
+                   {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+        return http::error_response(rq, gateway_mismatch());
+      }
+    }
+    auto t = store_.mark_paid(event->order_id, *event->receipt_id, raw);
+    if (!t) return http::error_response(rq, t.error());
+    if (*t == Transition::Applied) {
+      log::info("payment paid", {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+    }
+    return http::json_response(200, ok);
+  }
+
+  Response attach(const Request& rq, const security::Claims& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto order = body->find("orderId");
+    auto booking = body->find("bookingId");
+    if (order == body->end() || booking == body->end() || order->is_null() || booking->is_null()) {
+      return http::error_response(rq, attach_fields_required());
+    }
+    if (!order->is_string() || order->get<std::string>().empty()) {
+      return http::error_response(
+          rq, errors::invalid_field("orderId", "문자열이어야 합니다.", "must be a string"));
+    }
+    if (!booking->is_number_integer() || booking->get<long long>() <= 0) {
+      return http::error_response(
+          rq, errors::invalid_field("bookingId", "양의 정수여야 합니다.", "must be a positive integer"));
+    }
+    auto st = store_.attach(who.user_id, order->get<std::string>(), booking->get<long long>());
+    if (!st) return http::error_response(rq, st.error());
+    return http::json_response(200, {{"success", true}, {"message", "예약과 결제가 연결되었습니다."}});
+  }
+
+ private:
+  App& app_;
+  PaymentStore store_;
+};
+
+}  // namespace
 
 http::Service make_service(App& app) {
-  const int port = app.config.ports.payment;
-  http::Service s{"payment", port, {}};
-  s.routes.push_back(http::health_route("/api/payments", "payment", port));
+  auto r = std::make_shared<PaymentRoutes>(app);
+  const std::string& secret = app.config.secret_key;
+  const std::string p = "/api/payments";
+  http::Service s{"payment", app.config.ports.payment, {}};
+  s.routes.push_back({"POST", p + "/init",
+                      http::authed(secret, [r](const Request& rq, const auto& who) {
+                        return r->init(rq, who);
+                      })});
+  s.routes.push_back({"POST", p + "/webhook", [r](const Request& rq) { return r->webhook(rq); }});
+  s.routes.push_back({"POST", p + "/attach-booking",
+                      http::authed(secret, [r](const Request& rq, const auto& who) {
+                        return r->attach(rq, who);
+                      })});
+  s.routes.push_back(http::health_route(p, "payment", app.config.ports.payment));
   return s;
 }
 
