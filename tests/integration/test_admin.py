@@ -253,7 +253,7 @@ def book(server, user, sid: int, n: int = 1, seats: list[str] | None = None,
          contact: dict | None = None, names: list[str] | None = None) -> dict:
     body = {
         "scheduleId": sid,
-        "passengers": [{"name": (names or [])[i] if names and i < len(names) else f"승객{i}",
+        "passengers": [{"name": names[i] if names else f"승객{i}",
                         "nameEn": f"PASSENGER {i}", "birth": f"198{i}-0{1 + i}-1{i}",
                         "gender": "M" if i % 2 == 0 else "F"} for i in range(n)],
         "contactInfo": contact or {"email": "contact@example.com", "phone": "010-1234-5678"},
@@ -605,8 +605,8 @@ REQUIRED_FLIGHT_FIELDS = ["flight_id", "departure_airport", "arrival_airport", "
                           "aircraft", "base_price"]
 
 
-@pytest.mark.parametrize("field", REQUIRED_FLIGHT_FIELDS)
-@pytest.mark.parametrize("how", ["absent", "null", "empty"])
+@pytest.mark.parametrize("field, how", [(f, h) for f in REQUIRED_FLIGHT_FIELDS for h in ("absent", "null", "blank")
+                                        if not (f == "base_price" and h == "blank")])  # "" is a wrong type there
 def test_create_flight_missing_field_is_400_naming_the_field(server, admin, field, how):
     body = flight_body()
     if how == "absent":
@@ -614,8 +614,6 @@ def test_create_flight_missing_field_is_400_naming_the_field(server, admin, fiel
     elif how == "null":
         body[field] = None
     else:
-        if field == "base_price":
-            pytest.skip("an empty string is a wrong type for base_price, not a missing value")
         body[field] = "  "
     r = call(server, admin, "POST", FLIGHTS, body)
     assert assert_json(r, 400) == {"message": cj.missing_field_message(field), "error": "missing_field"}
@@ -672,6 +670,21 @@ def test_create_flight_duplicate_id_is_409_flight_exists_and_keeps_the_row(serve
     assert_error(r, 409, "flight_exists")
     assert flight_row(server, "CJ101")["departure_airport"] == "ICN"
     assert_not_audited(server, r.rid)
+
+
+def test_concurrent_creations_of_one_flight_id_exactly_one_succeeds(server, admin):
+    body = flight_body()
+    url = server.url(FLIGHTS)
+    responses = run_parallel([lambda: cj.one_shot("POST", url, json=body, headers=admin, timeout=30)
+                              for _ in range(8)], workers=8)
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [
+        (r.status_code, r.text[:200]) for r in responses]
+    for r in responses:
+        if r.status_code == 409:
+            assert r.json()["error"] == "flight_exists", r.text
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM flights WHERE flight_id = ?", (body["flight_id"],))) == 1
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM admin_audit WHERE action = ? AND target = ?",
+                                ("flight.create", body["flight_id"]))) == 1
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[]", b'"text"'])
@@ -784,6 +797,45 @@ def test_upsert_updates_an_existing_flight(server, admin):
     assert schedule_rows(server, flight["flight_id"])[day(48)]["current_price"] == 250000
 
 
+def test_upsert_moving_a_flight_to_another_route_updates_cached_searches_of_both_routes(server, admin):
+    flight = flight_body(departure_airport="ICN", arrival_airport="GMP")
+    d_old, d_new = day(49), day(50)
+    with_schedules(server, admin, flight, {"mode": "single", "date": d_old})
+    sid = schedule_rows(server, flight["flight_id"])[d_old]["schedule_id"]
+    assert [x["schedule_id"] for x in search_rows(server, "ICN", "GMP", d_old, flight["flight_id"])] == [sid]
+    assert search_rows(server, "ICN", "KIX", d_old, flight["flight_id"]) == []  # cached too
+
+    moved = {**flight, "arrival_airport": "KIX"}
+    out = with_schedules(server, admin, moved, {"mode": "single", "date": d_new})
+    assert out["result"]["created_schedules"] == 1
+    assert flight_row(server, flight["flight_id"])["arrival_airport"] == "KIX"
+    # the existing schedule now flies ICN→KIX: both cached searches of its date must show that
+    assert search_rows(server, "ICN", "GMP", d_old, flight["flight_id"]) == []
+    assert [(x["schedule_id"], x["arrival_airport"]) for x in
+            search_rows(server, "ICN", "KIX", d_old, flight["flight_id"])] == [(sid, "KIX")]
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-flight", "existing-flight"])
+def test_concurrent_upserts_of_one_flight_and_dates_all_succeed_once_each(server, admin, admin_id, existing):
+    flight = flight_body()
+    if existing:
+        create_flight(server, admin, flight_id=flight["flight_id"])
+    dates = [day(o) for o in range(30, 35)]
+    body = {"flight": flight, "schedule": {"mode": "range", "start_date": dates[0], "end_date": dates[-1]}}
+    url = server.url(FWS)
+    responses = run_parallel([lambda: cj.one_shot("POST", url, json=body, headers=admin, timeout=30)
+                              for _ in range(8)], workers=8)
+    described = [(r.status_code, r.text[:300]) for r in responses]
+    assert [r.status_code for r in responses] == [201] * 8, described
+    results = [r.json()["result"] for r in responses]
+    assert sum(x["created_schedules"] for x in results) == 5, described
+    assert all(x["created_schedules"] + x["skipped"] == 5 and x["updated_schedules"] == 0 for x in results)
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM flights WHERE flight_id = ?", (flight["flight_id"],))) == 1
+    assert sorted(schedule_rows(server, flight["flight_id"])) == dates
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM admin_audit WHERE action = ? AND target = ?",
+                                ("flight.upsert_with_schedules", flight["flight_id"]))) == 8
+
+
 def test_range_of_ninety_days_is_accepted(server, admin):
     flight = flight_body()
     out = with_schedules(server, admin, flight, {"mode": "range", "start_date": day(1), "end_date": day(90)})
@@ -890,7 +942,7 @@ def test_delete_flight_soft_deletes_and_hides_its_schedules_from_cached_search(s
     assert_not_audited(server, again.rid)
 
 
-@pytest.mark.parametrize("fid", ["ZZ404", "cj101", "NOPE%25", "X" * 30])
+@pytest.mark.parametrize("fid", ["ZZ404", "NOPE%25", "X" * 30])
 def test_delete_unknown_flight_is_404_flight_not_found(server, admin, fid):
     r = call(server, admin, "DELETE", f"{FLIGHTS}/{fid}")
     assert assert_json(r, 404) == {"message": MSG_FLIGHT_NOT_FOUND, "error": "flight_not_found"}
@@ -994,7 +1046,8 @@ def test_discount_changes_the_price_a_booking_must_pay(server, admin, user):
     body = {"scheduleId": sid, "passengers": [{"name": "가", "nameEn": "GA", "birth": "1990-01-01", "gender": "M"}],
             "contactInfo": {"email": "c@example.com", "phone": "010-1111-2222"}, "paymentMethod": "CARD",
             "totalAmount": 200000}
-    assert_error(server.post(USER_BOOKINGS, json=body, headers=user.auth), 409, "price_changed")
+    refused = assert_json(server.post(USER_BOOKINGS, json=body, headers=user.auth), 409)
+    assert refused["error"] == "price_changed", refused
     out = assert_json(server.post(USER_BOOKINGS, json={**body, "totalAmount": 150000}, headers=user.auth), 201)
     assert int(server.db_scalar("SELECT total_amount FROM bookings WHERE booking_id = ?",
                                 (out["booking_id"],))) == 150000
@@ -1295,6 +1348,25 @@ def test_admin_cancel_frees_seats_restores_availability_and_cached_search(server
     assert_error(twice, 404, "booking_not_found")
     assert available(server, sid) == 178
     assert_not_audited(server, twice.rid)
+
+
+def test_concurrent_admin_cancels_of_one_booking_restore_seats_once(server, admin, user):
+    _flight, sids = flight_with_dates(server, admin, [73])
+    sid = sids[day(73)]
+    b = book(server, user, sid, n=3, seats=["8A", "8B", "8C"])
+    assert available(server, sid) == 177
+    url = server.url(f"{BOOKINGS}/{b['booking_number']}/cancel")
+    responses = run_parallel([lambda: cj.one_shot("PUT", url, headers=admin, timeout=30) for _ in range(8)],
+                             workers=8)
+    assert sorted(r.status_code for r in responses) == [200] + [404] * 7, [
+        (r.status_code, r.text[:200]) for r in responses]
+    for r in responses:
+        if r.status_code == 404:
+            assert r.json()["error"] == "booking_not_found", r.text
+    assert available(server, sid) == 180
+    assert server.db_query("SELECT seat_number FROM seat_assignments WHERE schedule_id = ?", (sid,)) == []
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM admin_audit WHERE action = ? AND target = ?",
+                                ("booking.cancel", b["booking_number"]))) == 1
 
 
 @pytest.mark.parametrize("number", ["CJ00000000", "cjzzzzzzzz", "' OR 1=1 --", "%25"])

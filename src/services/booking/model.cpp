@@ -27,12 +27,21 @@ Result<long long> positive_integer(const nlohmann::json& body, const std::string
   return it->get<long long>();
 }
 
+// A required string at a nested path ("passengers[0].name"): the error names the full path.
+Result<std::string> required_at(const nlohmann::json& obj, const std::string& key,
+                                const std::string& path) {
+  auto v = validate::required_string(obj, key);
+  if (v) return v;
+  if (v.error().code == "missing_field") return errors::missing_field(path);
+  return bad(path, "문자열이어야 합니다.", "must be a string");
+}
+
 Result<PassengerIn> parse_passenger(const nlohmann::json& p, std::size_t i) {
   const std::string at = "passengers[" + std::to_string(i) + "].";
   if (!p.is_object()) return bad("passengers", "승객 정보가 올바르지 않습니다.", "must be objects");
   PassengerIn out;
-  auto name = validate::required_string(p, "name");
-  if (!name) return errors::missing_field(at + "name");
+  auto name = required_at(p, "name", at + "name");
+  if (!name) return name.error();
   if (validate::utf8_length(*name).value_or(999) > 50) {
     return bad(at + "name", "이름은 50자 이하여야 합니다.", "must be at most 50 characters");
   }
@@ -47,15 +56,15 @@ Result<PassengerIn> parse_passenger(const nlohmann::json& p, std::size_t i) {
     }
     if (!v.empty()) out.name_en = v;
   }
-  auto birth = validate::required_string(p, "birth");
-  if (!birth) return errors::missing_field(at + "birth");
+  auto birth = required_at(p, "birth", at + "birth");
+  if (!birth) return birth.error();
   if (!validate::is_date(*birth) || *birth >= validate::today()) {
     return bad(at + "birth", "올바른 생년월일(YYYY-MM-DD)이 아닙니다.",
                "must be a real past date in YYYY-MM-DD form");
   }
   out.birth = *birth;
-  auto gender = validate::required_string(p, "gender");
-  if (!gender) return errors::missing_field(at + "gender");
+  auto gender = required_at(p, "gender", at + "gender");
+  if (!gender) return gender.error();
   if (*gender != "M" && *gender != "F") {
     return bad(at + "gender", "성별은 M 또는 F여야 합니다.", "must be M or F");
   }
@@ -90,14 +99,14 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
   auto contact = body.find("contactInfo");
   if (contact == body.end() || contact->is_null()) return errors::missing_field("contactInfo");
   if (!contact->is_object()) return bad("contactInfo", "객체여야 합니다.", "must be an object");
-  auto email = validate::required_string(*contact, "email");
-  if (!email) return errors::missing_field("contactInfo.email");
+  auto email = required_at(*contact, "email", "contactInfo.email");
+  if (!email) return email.error();
   if (!validate::is_email(*email)) {
     return bad("contactInfo.email", "올바른 이메일 형식이 아닙니다.", "must be a valid email");
   }
   b.contact_email = *email;
-  auto phone = validate::required_string(*contact, "phone");
-  if (!phone) return errors::missing_field("contactInfo.phone");
+  auto phone = required_at(*contact, "phone", "contactInfo.phone");
+  if (!phone) return phone.error();
   if (!validate::is_phone(*phone)) {
     return bad("contactInfo.phone", "올바른 전화번호 형식이 아닙니다.", "must be a phone number");
   }

@@ -143,6 +143,16 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
         soci::use(in.schedule_id);
     if (!s.got_data()) return schedule_not_found();
     date = date.substr(0, 10);
+    if (idempotency_key) {
+      // A retry that raced the first attempt waited on the schedule lock above; now that the
+      // first attempt committed, its key is visible: answer with that booking, not seat_taken.
+      std::string hash;
+      long long id = 0;
+      std::string number;
+      s << kSelectIdempotency, soci::into(hash), soci::into(id), soci::into(number),
+          soci::use(user_id), soci::use(*idempotency_key);
+      if (s.got_data()) return Error{409, kIdempotencyRace, "", "", ""};
+    }
 
     RouteDate touched;
     int total_seats = 0;
