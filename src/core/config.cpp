@@ -279,10 +279,13 @@ Result<Config> load_config(const ConfigSources& sources) {
   if (auto st = int_var("MAX_BODY_KIB", max_body_kib, 1, 1024 * 1024); !st) return st.error();
   c.max_body_bytes = static_cast<std::size_t>(max_body_kib) * 1024;
   if (auto st = int_var("MAX_CONNECTIONS", c.max_connections, 1, 1000000); !st) return st.error();
-  if (auto st = int_var("READ_TIMEOUT_SECONDS", c.read_timeout_seconds, 1, 3600); !st) {
+  if (auto st = int_var("WRITE_TIMEOUT_SECONDS", c.write_timeout_seconds, 1, 3600); !st) {
     return st.error();
   }
-  if (auto st = int_var("WRITE_TIMEOUT_SECONDS", c.write_timeout_seconds, 1, 3600); !st) {
+  if (auto st = int_var("KEEPALIVE_TIMEOUT_SECONDS", c.keepalive_timeout_seconds, 1, 3600); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("SHUTDOWN_GRACE_SECONDS", c.shutdown_grace_seconds, 1, 3600); !st) {
     return st.error();
   }
   if (auto v = look.get("CORS_ORIGINS")) c.cors_origins = split_list(*v);

@@ -66,8 +66,10 @@ struct Config {
   int worker_threads = 0;  // 0: same as the DB pool size
   std::size_t max_body_bytes = 1024 * 1024;
   int max_connections = 4096;
-  int read_timeout_seconds = 30;
   int write_timeout_seconds = 30;
+  // Idle keep-alive connections are closed after this; it also bounds a graceful shutdown.
+  int keepalive_timeout_seconds = 5;
+  int shutdown_grace_seconds = 9;
   std::vector<std::string> cors_origins;  // empty: no CORS headers; "*" allows any
   bool access_log = true;
   std::string log_level = "info";

@@ -4,6 +4,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "core/log.hpp"
@@ -168,6 +169,20 @@ void Db::rollback_quietly(soci::session& s) {
   } catch (const std::exception&) {
     // the connection is gone; the server rolls the transaction back itself
   }
+}
+
+bool Db::is_retryable(const soci::soci_error& e) {
+  const std::string what = e.what();
+  return what.find("Deadlock found") != std::string::npos ||
+         what.find("Lock wait timeout") != std::string::npos ||
+         what.find("database is locked") != std::string::npos;
+}
+
+void Db::backoff(int attempt) {
+  // Small, growing and jittered, so the retried transactions do not collide again.
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const int ms = (1 << attempt) + static_cast<int>(rng() % 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 bool Db::ping() {

@@ -95,23 +95,31 @@ class Db {
     auto lease = acquire();
     if (!lease) return R(lease.error());
     soci::session& s = lease->session();
-    bool open = false;
-    try {
-      begin(s);
-      open = true;
-      R result = wrap(fn(s));
-      if (result.ok()) {
-        s << "COMMIT";
-      } else {
-        s << "ROLLBACK";
+    // InnoDB may pick this transaction as a deadlock victim (e.g. two inserts of the same new
+    // key); the whole unit of work is then simply run again.
+    for (int attempt = 1;; ++attempt) {
+      bool open = false;
+      try {
+        begin(s);
+        open = true;
+        R result = wrap(fn(s));
+        if (result.ok()) {
+          s << "COMMIT";
+        } else {
+          s << "ROLLBACK";
+        }
+        return result;
+      } catch (const soci::soci_error& e) {
+        if (open) rollback_quietly(s);
+        if (attempt < kDeadlockAttempts && is_retryable(e)) {
+          backoff(attempt);
+          continue;
+        }
+        return R(on_failure(*lease, op, e.what()));
+      } catch (const std::exception& e) {
+        if (open) rollback_quietly(s);
+        return R(on_failure(*lease, op, e.what()));
       }
-      return result;
-    } catch (const soci::soci_error& e) {
-      if (open) rollback_quietly(s);
-      return R(on_failure(*lease, op, e.what()));
-    } catch (const std::exception& e) {
-      if (open) rollback_quietly(s);
-      return R(on_failure(*lease, op, e.what()));
     }
   }
 
@@ -132,6 +140,9 @@ class Db {
   Error on_failure(Lease& lease, std::string_view op, const char* what);
   void begin(soci::session& s);
   static void rollback_quietly(soci::session& s);
+  static bool is_retryable(const soci::soci_error& e);
+  static void backoff(int attempt);
+  static constexpr int kDeadlockAttempts = 4;
 
   DbConfig config_;
   Dialect dialect_;

@@ -21,8 +21,27 @@ namespace {
 
 using Router = restinio::router::express_router_t<>;
 
+// Counts open connections so shutdown can wait until idle keep-alive connections are gone
+// before the listeners and the io_context are destroyed.
+class ConnectionCounter {
+ public:
+  void state_changed(const restinio::connection_state::notice_t& notice) noexcept {
+    const auto cause = notice.cause();
+    if (restinio::get_if<restinio::connection_state::accepted_t>(&cause) != nullptr) {
+      open_.fetch_add(1, std::memory_order_relaxed);
+    } else if (restinio::get_if<restinio::connection_state::closed_t>(&cause) != nullptr) {
+      open_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  [[nodiscard]] long open() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<long> open_{0};
+};
+
 struct Traits : public restinio::default_traits_t {
   using request_handler_t = Router;
+  using connection_state_listener_t = ConnectionCounter;
   static constexpr bool use_connection_count_limiter = true;
 };
 using HttpServer = restinio::http_server_t<Traits>;
@@ -398,6 +417,7 @@ void block_shutdown_signals() {
 Status serve(const Config& config, const std::vector<Listener>& listeners, const ServerHooks& hooks,
              const std::function<void()>& on_listening) {
   asio::io_context io;
+  auto connections = std::make_shared<ConnectionCounter>();
   const int workers_n = config.worker_threads > 0 ? config.worker_threads : config.db.pool_size;
   asio::thread_pool workers(static_cast<std::size_t>(std::max(1, workers_n)));
   Context ctx{config, hooks, workers};
@@ -410,9 +430,10 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
         .address(config.bind_address)
         .request_handler(build_router(ctx, dispatcher, l))
         .max_parallel_connections(static_cast<std::size_t>(config.max_connections))
-        .read_next_http_message_timelimit(std::chrono::seconds(config.read_timeout_seconds))
+        .read_next_http_message_timelimit(std::chrono::seconds(config.keepalive_timeout_seconds))
         .write_http_response_timelimit(std::chrono::seconds(config.write_timeout_seconds))
         .handle_request_timeout(std::chrono::seconds(60))
+        .connection_state_listener(connections)
         .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
                                       .max_body_size(config.max_body_bytes * kHardBodyFactor)
                                       .max_field_count(100)
@@ -460,12 +481,20 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
       log::warn("error while closing a listener", {{"error", e.what()}});
     }
   }
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (ctx.in_flight.load() > 0 && Clock::now() < deadline) {
+  // Drain: in-flight requests finish, then idle keep-alive connections time out (their read
+  // limit) or close. Only then may the listeners go: a connection outliving its listener would
+  // touch freed memory.
+  const auto deadline = Clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);
+  while ((ctx.in_flight.load() > 0 || connections->open() > 0) && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // Give the last responses a moment to leave the sockets.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (connections->open() > 0) {
+    log::warn("connections still open at the end of the grace period; exiting without "
+              "tearing them down",
+              {{"open", connections->open()}});
+    log::flush();
+    std::_Exit(0);
+  }
   stop_io();
   return ok_status();
 }

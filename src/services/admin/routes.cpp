@@ -104,6 +104,10 @@ class AdminRoutes {
     if (!r) return http::error_response(rq, r.error());
     for (const auto& d : r->dates_changed) {
       app_.catalog_cache->invalidate_search(f->departure_airport, f->arrival_airport, d);
+      if (r->previous_route) {
+        app_.catalog_cache->invalidate_search(r->previous_route->first, r->previous_route->second,
+                                              d);
+      }
     }
     return http::json_response(201, {{"success", true},
                                      {"result",

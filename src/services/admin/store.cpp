@@ -243,14 +243,23 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
   return db_.transaction("admin.flight_with_schedules",
                          [&](soci::session& s) -> Result<ScheduleResult> {
     if (auto st = check_airports(s, f); !st) return st.error();
-    long long exists = 0;
-    s << kFlightExists, soci::into(exists), soci::use(f.flight_id);
-    if (exists > 0) {
+    ScheduleResult r;
+    std::string old_dep;
+    std::string old_arr;
+    s << kFlightRoute, soci::into(old_dep), soci::into(old_arr), soci::use(f.flight_id);
+    const bool exists = s.got_data();
+    if (exists) {
+      r.previous_route = std::pair{old_dep, old_arr};
       update_flight(s, f);
     } else {
-      write_flight(s, f, kInsertFlight);
+      try {
+        write_flight(s, f, kInsertFlight);
+      } catch (const soci::soci_error& e) {
+        // Another request created the same flight meanwhile: this one becomes an update.
+        if (!db::is_unique_violation(e)) throw;
+        update_flight(s, f);
+      }
     }
-    ScheduleResult r;
     r.requested = static_cast<int>(spec.dates.size());
     const long long price = spec.current_price.value_or(f.base_price);
     const long long seats = spec.available_seats.value_or(f.total_seats);
@@ -261,24 +270,42 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
     for (const auto& date : spec.dates) {
       long long schedule_id = 0;
       s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
+      bool inserted = false;
       if (!s.got_data()) {
-        s << kInsertSchedule, soci::use(f.flight_id), soci::use(date), soci::use(price),
-            soci::use(seats);
+        try {
+          s << kInsertSchedule, soci::use(f.flight_id), soci::use(date), soci::use(price),
+              soci::use(seats);
+          inserted = true;
+        } catch (const soci::soci_error& e) {
+          // A concurrent request created this date first: treat it as existing.
+          if (!db::is_unique_violation(e)) throw;
+          s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
+        }
+      }
+      if (inserted) {
         ++r.created;
-        r.dates_changed.push_back(date);
       } else if (spec.overwrite) {
         long long live = 0;
         s << kLivePassengers, soci::into(live), soci::use(schedule_id);
         const long long left = std::max(0LL, seats - live);
         s << kOverwriteSchedule, soci::use(price), soci::use(left), soci::use(schedule_id);
         ++r.updated;
-        r.dates_changed.push_back(date);
       } else {
         ++r.skipped;
       }
     }
+    // Every future date of the flight may show differently now (a changed route, times, or a
+    // re-activated flight), under the old route and the new one.
+    {
+      std::string d;
+      const std::string today = validate::today();
+      soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
+                           soci::use(f.flight_id), soci::use(today));
+      q.execute();
+      while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
+    }
     auto summary = flight_summary(f);
-    summary["flight_existed"] = exists > 0;
+    summary["flight_existed"] = exists;
     summary["dates"] = spec.dates;
     summary["created"] = r.created;
     summary["updated"] = r.updated;

@@ -24,7 +24,8 @@ struct ScheduleResult {
   int updated = 0;
   int skipped = 0;
   int requested = 0;
-  std::vector<std::string> dates_changed;  // for cache invalidation
+  std::vector<std::string> dates_changed;  // every future date of the flight (cache invalidation)
+  std::optional<std::pair<std::string, std::string>> previous_route;  // when the flight existed
 };
 
 struct Listing {
