@@ -47,7 +47,7 @@ integration-test: build build-asan
 	  $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: deps-test build
-	bench/run.sh
+	bench/run.py
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp')

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -95,6 +96,10 @@ class Db {
     auto lease = acquire();
     if (!lease) return R(lease.error());
     soci::session& s = lease->session();
+    // SQLite has one writer at a time; queueing writers here, instead of in SQLite's busy handler
+    // (which sleeps in growing steps), keeps write latency flat under contention.
+    std::unique_lock<std::mutex> writer(sqlite_writer_, std::defer_lock);
+    if (is_sqlite()) writer.lock();
     // InnoDB may pick this transaction as a deadlock victim (e.g. two inserts of the same new
     // key); the whole unit of work is then simply run again.
     for (int attempt = 1;; ++attempt) {
@@ -150,6 +155,7 @@ class Db {
   std::unique_ptr<soci::connection_pool> pool_;
   std::unique_ptr<std::atomic<bool>[]> broken_;
   std::atomic<int> in_use_{0};
+  std::mutex sqlite_writer_;
 };
 
 }  // namespace cj::db

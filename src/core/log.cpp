@@ -54,7 +54,7 @@ std::string now_iso() {
 void init(const std::string& level_name_text) {
   // Async with a bounded queue: request threads never wait on a slow stdout, and under overload
   // the oldest lines are dropped rather than slowing every request.
-  spdlog::init_thread_pool(65536, 1);
+  spdlog::init_thread_pool(8192, 1);
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
   auto lg = std::make_shared<spdlog::async_logger>("cloudjet", sink, spdlog::thread_pool(),
                                                    spdlog::async_overflow_policy::overrun_oldest);

@@ -395,9 +395,17 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
 std::optional<Headers> parse_form(std::string_view body) {
   Headers out;
   if (body.empty()) return out;
-  // Form encoding is the query-string encoding with '+' for spaces.
-  std::string text(body);
-  std::replace(text.begin(), text.end(), '+', ' ');
+  // Form encoding is the query-string encoding with '+' for spaces; '%20' decodes the same way
+  // (a literal '+' arrives as '%2B').
+  std::string text;
+  text.reserve(body.size());
+  for (char c : body) {
+    if (c == '+') {
+      text += "%20";
+    } else {
+      text.push_back(c);
+    }
+  }
   auto parsed = restinio::try_parse_query<restinio::parse_query_traits::javascript_compatible>(text);
   if (!parsed) return std::nullopt;
   for (const auto& p : *parsed) out.emplace_back(std::string(p.first), std::string(p.second));

@@ -640,6 +640,19 @@ def test_gateway_lookup_authenticates_with_application_id_and_private_key(server
         fake.stop()
 
 
+@pytest.mark.parametrize("missing", ["BOOTPAY_REST_API_KEY", "BOOTPAY_API_URL"])
+def test_gateway_is_not_called_unless_all_three_settings_are_set(server_factory, bootpay, missing):
+    env = {k: v for k, v in gateway_env(bootpay).items() if k != missing}
+    srv = server_factory(extra_env=env)
+    u = srv.make_user()
+    pb = paid_booking(srv, u)  # no receipt registered with the fake: it is not asked
+    cancel_booking(srv, u, pb["booking_number"])
+    time.sleep(2.3)  # more than one refund worker tick
+    assert bootpay.calls() == []
+    assert payment_row(srv, pb["order_id"])["status"] == "CANCELLED"
+    assert [(r["status"], r["attempts"]) for r in refund_rows(srv, pb["payment_id"])] == [("PENDING", 0)]
+
+
 def test_webhook_confirmed_by_gateway_marks_paid(gw_server, gw_user, bootpay):
     p = init_payment(gw_server, gw_user)
     receipt = new_receipt()

@@ -1,0 +1,5 @@
+-- POST /api/auth/login with the bench user's credentials (env BENCH_EMAIL / BENCH_PASSWORD).
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = string.format('{"email":"%s","password":"%s"}', os.getenv("BENCH_EMAIL"),
+                         os.getenv("BENCH_PASSWORD"))
