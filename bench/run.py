@@ -133,6 +133,7 @@ def run_backend(backend: str, args) -> list[tuple[str, str, dict]]:
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
            "SECRET_KEY": secrets.token_hex(32), "CLOUDJET_ADMIN_PASSWORD": secrets.token_urlsafe(16),
            "ACCESS_LOG": "false", "LOGIN_MAX_FAILURES_PER_CLIENT": "1000000"}
+    env.update(args.env)
     if backend == "mariadb":
         env.update(infra.start())
     port = free_port()
@@ -206,7 +207,11 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (logs, databases)")
+    ap.add_argument("--only", default="", help="comma-separated scenario names to run (default all)")
+    ap.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
+                    help="extra server environment, e.g. --set SQLITE_FULL_SYNC=false")
     args = ap.parse_args()
+    args.env = dict(kv.split("=", 1) for kv in args.set)
     if not shutil.which("wrk"):
         print("wrk is not installed: run scripts/install-deps.sh --test", file=sys.stderr)
         return 2

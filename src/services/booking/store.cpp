@@ -18,6 +18,15 @@ constexpr const char* kLockScheduleSqlite =
 constexpr const char* kLockScheduleMysql =
     "SELECT flight_id, flight_date, status, current_price, available_seats "
     "FROM flight_schedules WHERE schedule_id = :id FOR UPDATE";
+// SQLite: the writer already holds the database lock (BEGIN IMMEDIATE), so schedule, flight and
+// discount come in one statement.
+constexpr const char* kScheduleForBookingSqlite =
+    "SELECT fs.flight_id, fs.flight_date, fs.status, fs.current_price, fs.available_seats, "
+    "f.departure_airport, f.arrival_airport, f.total_seats, f.is_active, "
+    "(SELECT MAX(d.discount_percentage) FROM flight_discounts d "
+    " WHERE d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE') "
+    "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+    "WHERE fs.schedule_id = :id";
 constexpr const char* kFlightOfSchedule =
     "SELECT departure_airport, arrival_airport, total_seats, is_active FROM flights "
     "WHERE flight_id = :f";
@@ -138,11 +147,29 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
     std::string status;
     long long price = 0;
     long long available = 0;
-    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
-        soci::into(date), soci::into(status), soci::into(price), soci::into(available),
-        soci::use(in.schedule_id);
-    if (!s.got_data()) return schedule_not_found();
+    RouteDate touched;
+    int total_seats = 0;
+    int active = 0;
+    int discount = 0;
+    soci::indicator discount_ind = soci::i_null;
+    if (db_.is_sqlite()) {
+      s << kScheduleForBookingSqlite, soci::into(flight_id), soci::into(date), soci::into(status),
+          soci::into(price), soci::into(available), soci::into(touched.departure),
+          soci::into(touched.arrival), soci::into(total_seats), soci::into(active),
+          soci::into(discount, discount_ind), soci::use(in.schedule_id);
+      if (!s.got_data()) return schedule_not_found();
+    } else {
+      // Lock only the schedule row (locking the flight row too would serialise every date of
+      // a flight), then read the rest.
+      s << kLockScheduleMysql, soci::into(flight_id), soci::into(date), soci::into(status),
+          soci::into(price), soci::into(available), soci::use(in.schedule_id);
+      if (!s.got_data()) return schedule_not_found();
+      s << kFlightOfSchedule, soci::into(touched.departure), soci::into(touched.arrival),
+          soci::into(total_seats), soci::into(active), soci::use(flight_id);
+      s << kActiveDiscount, soci::into(discount, discount_ind), soci::use(in.schedule_id);
+    }
     date = date.substr(0, 10);
+    touched.date = date;
     if (idempotency_key) {
       // A retry that raced the first attempt waited on the schedule lock above; now that the
       // first attempt committed, its key is visible: answer with that booking, not seat_taken.
@@ -153,20 +180,9 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
           soci::use(user_id), soci::use(*idempotency_key);
       if (s.got_data()) return Error{409, kIdempotencyRace, "", "", ""};
     }
-
-    RouteDate touched;
-    int total_seats = 0;
-    int active = 0;
-    s << kFlightOfSchedule, soci::into(touched.departure), soci::into(touched.arrival),
-        soci::into(total_seats), soci::into(active), soci::use(flight_id);
-    touched.date = date;
     if (status != "ACTIVE" || active == 0 || date < validate::today()) {
       return schedule_unavailable();
     }
-
-    int discount = 0;
-    soci::indicator discount_ind = soci::i_null;
-    s << kActiveDiscount, soci::into(discount, discount_ind), soci::use(in.schedule_id);
     const long long unit =
         discount_ind == soci::i_ok ? flight::discounted_price(price, discount) : price;
     if (in.total_amount != unit * passengers) return price_changed(unit, unit * passengers);
