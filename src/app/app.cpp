@@ -30,6 +30,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
     app->catalog_cache = std::make_unique<flight::CatalogCache>(
         make_memory_cache(kMemoryCacheEntries), app->config.search_cache_ttl_seconds);
   }
+  app->reference_cache = std::make_unique<flight::CatalogCache>(make_memory_cache(16),
+                                                                app->config.cache_ttl_seconds);
   const auto& c = app->config;
   if (!c.bootpay_api_url.empty() && !c.bootpay_rest_api_key.empty() &&
       !c.bootpay_private_key.empty()) {
@@ -40,9 +42,10 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   return app;
 }
 
-void App::after_cancel(const std::string& departure, const std::string& arrival,
-                       const std::string& date, int refunds_queued) {
+void App::after_cancel(long long schedule_id, const std::string& departure,
+                       const std::string& arrival, const std::string& date, int refunds_queued) {
   catalog_cache->invalidate_search(departure, arrival, date);
+  catalog_cache->invalidate_seats(schedule_id);
   if (refunds_queued > 0) refunds->kick();
 }
 

@@ -22,13 +22,15 @@ struct App {
   std::unique_ptr<AttemptLimiter> login_limiter;
   // Flight search/featured/airports responses; writers invalidate after commit.
   std::unique_ptr<flight::CatalogCache> catalog_cache;
+  // Reference data no endpoint writes (airports): always in process, TTL-bounded.
+  std::unique_ptr<flight::CatalogCache> reference_cache;
   // Set when BOOTPAY_API_URL, BOOTPAY_REST_API_KEY and BOOTPAY_PRIVATE_KEY are configured.
   std::shared_ptr<payment::PaymentGateway> gateway;
   std::unique_ptr<payment::RefundWorker> refunds;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
-  void after_cancel(const std::string& departure, const std::string& arrival,
-                    const std::string& date, int refunds_queued);
+  void after_cancel(long long schedule_id, const std::string& departure,
+                    const std::string& arrival, const std::string& date, int refunds_queued);
 };
 
 // Opens the database and Redis (when configured) described by `config`.

@@ -205,7 +205,7 @@ class AdminRoutes {
                                                     {"status", "CANCELLED"}});
                               });
     if (!r) return http::error_response(rq, r.error());
-    app_.after_cancel(r->touched.departure, r->touched.arrival, r->touched.date,
+    app_.after_cancel(r->schedule_id, r->touched.departure, r->touched.arrival, r->touched.date,
                       r->refunds_queued);
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", r->booking_id}, {"by", "admin"}});

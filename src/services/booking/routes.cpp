@@ -74,6 +74,7 @@ class BookingRoutes {
     if (out->touched) {
       app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
                                             out->touched->date);
+      app_.catalog_cache->invalidate_seats(in->schedule_id);
       log::info("booking created", {{"request_id", rq.request_id},
                                     {"booking_id", out->created.booking_id},
                                     {"schedule_id", in->schedule_id},
@@ -101,7 +102,7 @@ class BookingRoutes {
     const std::string number = rq.param("booking_number");
     auto out = store_.cancel(who.user_id, number);
     if (!out) return http::error_response(rq, out.error());
-    app_.after_cancel(out->touched.departure, out->touched.arrival, out->touched.date,
+    app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival, out->touched.date,
                       out->refunds_queued);
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
@@ -110,12 +111,31 @@ class BookingRoutes {
                                      {"booking_number", number}});
   }
 
+  // Cached per schedule like flight search; every booking and cancel of the schedule
+  // invalidates it after commit.
+  std::optional<Response> occupied_fast(const Request& rq) {
+    auto id = positive_id(rq.param("schedule_id"));
+    if (!id) return std::nullopt;
+    auto hit = app_.catalog_cache->peek(flight::CatalogCache::seats_group(*id), "occupied");
+    if (!hit) return std::nullopt;
+    Response r;
+    r.body = std::move(*hit);
+    return r;
+  }
+
   Response occupied(const Request& rq) {
     auto id = positive_id(rq.param("schedule_id"));
     if (!id) return http::error_response(rq, errors::not_found());
-    auto seats = store_.occupied_seats(*id);
-    if (!seats) return http::error_response(rq, seats.error());
-    return http::json_response(200, {{"occupied_seats", *seats}});
+    auto body = app_.catalog_cache->get_or_load(
+        flight::CatalogCache::seats_group(*id), "occupied", [&]() -> Result<std::string> {
+          auto seats = store_.occupied_seats(*id);
+          if (!seats) return seats.error();
+          return nlohmann::json{{"occupied_seats", *seats}}.dump();
+        });
+    if (!body) return http::error_response(rq, body.error());
+    Response r;
+    r.body = std::move(*body);
+    return r;
   }
 
   Response seat_map(const Request& rq) {
@@ -157,7 +177,8 @@ http::Service make_service(App& app) {
                         return r->cancel(rq, who);
                       })});
   s.routes.push_back({"GET", prefix + "/occupied-seats/:schedule_id",
-                      [r](const Request& rq) { return r->occupied(rq); }});
+                      [r](const Request& rq) { return r->occupied(rq); }, true,
+                      [r](const Request& rq) { return r->occupied_fast(rq); }});
   s.routes.push_back({"GET", prefix + "/seat-map/:schedule_id",
                       [r](const Request& rq) { return r->seat_map(rq); }});
   s.routes.push_back(http::health_route(prefix, "booking", app.config.ports.booking));

@@ -274,6 +274,7 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
           soci::use(booking_number);
     }
     if (!s.got_data()) return booking_not_cancellable();
+    out.schedule_id = schedule_id;
 
     // Same lock order as create (schedule first), then re-check under the lock: a concurrent
     // cancel of the same booking must not return its seats twice.

@@ -26,6 +26,7 @@ struct CreateOutcome {
 
 struct CancelOutcome {
   long long booking_id = 0;
+  long long schedule_id = 0;
   std::string booking_number;
   RouteDate touched;
   int refunds_queued = 0;

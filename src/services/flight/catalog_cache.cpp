@@ -55,4 +55,12 @@ void CatalogCache::invalidate_search(const std::string& departure, const std::st
 
 void CatalogCache::invalidate_featured() { cache_->invalidate(kFeaturedGroup); }
 
+std::string CatalogCache::seats_group(long long schedule_id) {
+  return "seats:" + std::to_string(schedule_id);
+}
+
+void CatalogCache::invalidate_seats(long long schedule_id) {
+  cache_->invalidate(seats_group(schedule_id));
+}
+
 }  // namespace cj::flight

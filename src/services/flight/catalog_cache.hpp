@@ -31,6 +31,9 @@ class CatalogCache {
                          const std::string& date);
   // A write changed what featured/promotions may list (any discount or schedule change).
   void invalidate_featured();
+  // A booking or cancel changed the occupied seats of a schedule.
+  void invalidate_seats(long long schedule_id);
+  static std::string seats_group(long long schedule_id);
 
   static std::string search_group(const std::string& departure, const std::string& arrival,
                                   const std::string& date);

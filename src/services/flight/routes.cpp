@@ -28,7 +28,8 @@ std::string rows_body(const char* list_name, const std::vector<ScheduleRow>& row
 
 class FlightRoutes {
  public:
-  explicit FlightRoutes(App& app) : cache_(*app.catalog_cache), store_(*app.db) {}
+  explicit FlightRoutes(App& app)
+      : cache_(*app.catalog_cache), reference_(*app.reference_cache), store_(*app.db) {}
 
   // Search: the cache key is the validated, normalised query, so `icn` and `ICN` share an entry.
   std::optional<Response> search_fast(const Request& rq) {
@@ -54,13 +55,13 @@ class FlightRoutes {
   }
 
   std::optional<Response> airports_fast(const Request&) {
-    auto hit = cache_.peek(CatalogCache::kAirportsGroup, "all");
+    auto hit = reference_.peek(CatalogCache::kAirportsGroup, "all");
     if (!hit) return std::nullopt;
     return cached_body(std::move(*hit));
   }
 
   Response airports(const Request& rq) {
-    auto body = cache_.get_or_load(CatalogCache::kAirportsGroup, "all",
+    auto body = reference_.get_or_load(CatalogCache::kAirportsGroup, "all",
                                    [&]() -> Result<std::string> {
                                      auto list = store_.airports();
                                      if (!list) return list.error();
@@ -102,6 +103,7 @@ class FlightRoutes {
   }
 
   CatalogCache& cache_;
+  CatalogCache& reference_;  // airports: no endpoint writes them, so never shared via Redis
   FlightStore store_;
 };
 
