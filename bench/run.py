@@ -207,7 +207,6 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (logs, databases)")
-    ap.add_argument("--only", default="", help="comma-separated scenario names to run (default all)")
     ap.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                     help="extra server environment, e.g. --set SQLITE_FULL_SYNC=false")
     args = ap.parse_args()

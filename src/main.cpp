@@ -85,9 +85,10 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   if (!config) return fail(config.error().message_en);
   cj::log::init(config->log_level);
   if (config->secret_key_generated) {
-    cj::log::warn("SECRET_KEY not set: using a generated key kept in the data dir "
-                  "(development only; production refuses to start without SECRET_KEY)",
-                  {{"data_dir", config->data_dir}});
+    cj::log::warn(
+        "SECRET_KEY not set: using a generated key kept in the data dir "
+        "(development only; production refuses to start without SECRET_KEY)",
+        {{"data_dir", config->data_dir}});
   }
   auto app = open_migrated(*config);
   if (!app) return fail(app.error().message_en);
@@ -131,9 +132,10 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
       std::printf("cloudjet: %s listening on http://%s:%d\n", names.c_str(),
                   a.config.bind_address.c_str(), l.port);
     }
-    std::printf("cloudjet: database %s; admin login: admin@cloudjet.com (password: "
-                "CLOUDJET_ADMIN_PASSWORD, or the one printed at first start)\n",
-                a.db->is_sqlite() ? a.config.db.sqlite_path.c_str() : "MySQL/MariaDB");
+    std::printf(
+        "cloudjet: database %s; admin login: admin@cloudjet.com (password: "
+        "CLOUDJET_ADMIN_PASSWORD, or the one printed at first start)\n",
+        a.db->is_sqlite() ? a.config.db.sqlite_path.c_str() : "MySQL/MariaDB");
     std::fflush(stdout);
     cj::log::info("listening", {{"listeners", listeners.size()}});
   });
@@ -214,7 +216,8 @@ int main(int argc, char** argv) {
   auto* serve_cmd = cli.add_subcommand("serve", "Run services (all five by default)");
   serve_cmd->add_option("--services", serve.services,
                         "Comma-separated subset of auth,flight,booking,admin,payment");
-  serve_cmd->add_option("--single-port", serve.single_port, "Serve all selected services on one port")
+  serve_cmd
+      ->add_option("--single-port", serve.single_port, "Serve all selected services on one port")
       ->check(CLI::Range(1, 65535));
   serve_cmd->add_option("--data-dir", common.data_dir, "Data directory");
   serve_cmd->add_flag("--no-seed", serve.no_seed, "Do not seed demo data into an empty database");
@@ -223,8 +226,10 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--data-dir", common.data_dir, "Data directory");
 
   bool demo = false;
-  auto* seed_cmd = cli.add_subcommand("seed", "Create the admin account (and demo data with --demo)");
-  seed_cmd->add_flag("--demo", demo, "Also insert the demo airports, flights and 30 days of schedules");
+  auto* seed_cmd =
+      cli.add_subcommand("seed", "Create the admin account (and demo data with --demo)");
+  seed_cmd->add_flag("--demo", demo,
+                     "Also insert the demo airports, flights and 30 days of schedules");
   seed_cmd->add_option("--data-dir", common.data_dir, "Data directory");
 
   auto* user_cmd = cli.add_subcommand("user", "User administration");

@@ -30,8 +30,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
     app->catalog_cache = std::make_unique<flight::CatalogCache>(
         make_memory_cache(kMemoryCacheEntries), app->config.search_cache_ttl_seconds);
   }
-  app->reference_cache = std::make_unique<flight::CatalogCache>(make_memory_cache(16),
-                                                                app->config.cache_ttl_seconds);
+  app->reference_cache =
+      std::make_unique<flight::CatalogCache>(make_memory_cache(16), app->config.cache_ttl_seconds);
   const auto& c = app->config;
   if (!c.bootpay_api_url.empty() && !c.bootpay_rest_api_key.empty() &&
       !c.bootpay_private_key.empty()) {
@@ -51,8 +51,8 @@ void App::after_cancel(long long schedule_id, const std::string& departure,
 
 std::vector<http::Service> build_services(App& app) {
   return {
-      auth::make_service(app),    flight::make_service(app), booking::make_service(app),
-      admin::make_service(app),   payment::make_service(app),
+      auth::make_service(app),  flight::make_service(app),  booking::make_service(app),
+      admin::make_service(app), payment::make_service(app),
   };
 }
 

@@ -29,8 +29,8 @@ struct App {
   std::unique_ptr<payment::RefundWorker> refunds;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
-  void after_cancel(long long schedule_id, const std::string& departure,
-                    const std::string& arrival, const std::string& date, int refunds_queued);
+  void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,
+                    const std::string& date, int refunds_queued);
 };
 
 // Opens the database and Redis (when configured) described by `config`.

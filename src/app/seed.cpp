@@ -105,8 +105,8 @@ Result<int> seed_demo(db::Db& db) {
     for (const auto& f : kFlights) {
       const std::string id = f.id, from = f.from, to = f.to, dep = f.dep, arr = f.arr,
                         ac = f.aircraft;
-      const std::string dur = flight::duration_text(*flight::parse_time_of_day(dep),
-                                                    *flight::parse_time_of_day(arr));
+      const std::string dur =
+          flight::duration_text(*flight::parse_time_of_day(dep), *flight::parse_time_of_day(arr));
       const int price = f.base_price;
       const int seats = kTotalSeats;
       s << insert_flight, soci::use(id), soci::use(from), soci::use(to), soci::use(dep),
@@ -155,8 +155,8 @@ Result<AdminSeed> ensure_admin(App& app) {
   if (app.config.admin_password) {
     password = *app.config.admin_password;
   } else {
-    password = security::random_string(
-        20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
+    password =
+        security::random_string(20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
     out.generated_password = password;
   }
   auto created = store.upsert_admin(kAdminEmail, "관리자", security::hash_password(password));

@@ -77,8 +77,8 @@ class RedisLimiter final : public AttemptLimiter {
 
   void record_failure(const std::string& key, int window_seconds) override {
     // INCR then set the expiry only if none is set, so the window starts at the first failure.
-    auto r = client_->pipeline({{"INCR", prefixed(key)},
-                                {"EXPIRE", prefixed(key), std::to_string(window_seconds), "NX"}});
+    auto r = client_->pipeline(
+        {{"INCR", prefixed(key)}, {"EXPIRE", prefixed(key), std::to_string(window_seconds), "NX"}});
     if (!r || (*r)[1].type == redis::Reply::Type::Error) {
       // Redis < 7 has no EXPIRE NX: fall back to setting it on the first failure.
       if (r && (*r)[0].integer == 1) {
@@ -100,7 +100,9 @@ class RedisLimiter final : public AttemptLimiter {
 
 }  // namespace
 
-std::unique_ptr<AttemptLimiter> make_memory_limiter() { return std::make_unique<MemoryLimiter>(); }
+std::unique_ptr<AttemptLimiter> make_memory_limiter() {
+  return std::make_unique<MemoryLimiter>();
+}
 
 std::unique_ptr<AttemptLimiter> make_redis_limiter(std::shared_ptr<redis::Client> client) {
   return std::make_unique<RedisLimiter>(std::move(client));

@@ -104,8 +104,8 @@ class RedisCache final : public Cache {
       out.available = false;
       return out;
     }
-    auto r = client_->command({"EVAL", kLookupScript, "1", version_key(group), data_prefix(group),
-                               key});
+    auto r =
+        client_->command({"EVAL", kLookupScript, "1", version_key(group), data_prefix(group), key});
     if (!r || r->type != redis::Reply::Type::Array || r->elements.size() < 1) {
       out.available = false;
       return out;

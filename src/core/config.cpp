@@ -16,7 +16,9 @@ extern char** environ;  // NOLINT(readability-redundant-declaration)
 namespace cj {
 namespace {
 
-Error config_error(const std::string& text) { return Error{0, "config", text, text}; }
+Error config_error(const std::string& text) {
+  return Error{0, "config", text, text};
+}
 
 std::string trim(std::string s) {
   const auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -217,7 +219,8 @@ Result<Config> load_config(const ConfigSources& sources) {
     return config_error("SECRET_KEY must be at least 16 characters");
   }
   if (auto pw = look.get("CLOUDJET_ADMIN_PASSWORD"); pw && !pw->empty()) {
-    if (pw->size() < 8) return config_error("CLOUDJET_ADMIN_PASSWORD must be at least 8 characters");
+    if (pw->size() < 8)
+      return config_error("CLOUDJET_ADMIN_PASSWORD must be at least 8 characters");
     c.admin_password = *pw;
   }
 

@@ -86,9 +86,9 @@ struct Config {
 
 // Values from flags override the environment, which overrides the .env file.
 struct ConfigSources {
-  std::map<std::string, std::string> env;       // the process environment
-  std::map<std::string, std::string> dotenv;    // parsed .env file, if any
-  std::map<std::string, std::string> flags;     // same names as the variables
+  std::map<std::string, std::string> env;     // the process environment
+  std::map<std::string, std::string> dotenv;  // parsed .env file, if any
+  std::map<std::string, std::string> flags;   // same names as the variables
 };
 
 // Reads KEY=VALUE lines (comments, blank lines, optional quotes, `export ` prefix).

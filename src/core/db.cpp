@@ -40,7 +40,8 @@ std::string connection_string(const DbConfig& c) {
 }  // namespace
 
 Error unavailable_error() {
-  return Error{503, "database_unavailable", "데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
+  return Error{503, "database_unavailable",
+               "데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
                "The database is unavailable. Please try again shortly."};
 }
 
@@ -59,7 +60,9 @@ Lease::~Lease() {
   if (db_ != nullptr) db_->release(pos_);
 }
 
-soci::session& Lease::session() { return db_->pool_->at(pos_); }
+soci::session& Lease::session() {
+  return db_->pool_->at(pos_);
+}
 
 Db::Db(const DbConfig& config)
     : config_(config),

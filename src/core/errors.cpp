@@ -31,15 +31,21 @@ Error payload_too_large() {
   return {413, "payload_too_large", "요청 본문이 너무 큽니다.", "Request body too large."};
 }
 
-Error internal() { return db::internal_error(); }
-Error unavailable() { return db::unavailable_error(); }
+Error internal() {
+  return db::internal_error();
+}
+Error unavailable() {
+  return db::unavailable_error();
+}
 
 Error too_many_attempts() {
   return {429, "too_many_attempts", "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해주세요.",
           "Too many login attempts. Please try again later."};
 }
 
-Error token_missing() { return {401, "token_missing", "토큰이 없습니다.", "Token is missing."}; }
+Error token_missing() {
+  return {401, "token_missing", "토큰이 없습니다.", "Token is missing."};
+}
 Error token_expired() {
   return {401, "token_expired", "토큰이 만료되었습니다.", "Token has expired."};
 }

@@ -21,7 +21,9 @@ struct SlistDeleter {
 
 }  // namespace
 
-void init_http_client() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void init_http_client() {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 Result<HttpResponse> send(const HttpRequest& request) {
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());

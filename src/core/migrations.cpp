@@ -20,8 +20,8 @@ void hash_plaintext_passwords(soci::session& s) {
   std::vector<std::pair<long long, std::string>> plain;
   long long id = 0;
   std::string stored;
-  soci::statement st = (s.prepare << "SELECT user_id, password_hash FROM users", soci::into(id),
-                        soci::into(stored));
+  soci::statement st =
+      (s.prepare << "SELECT user_id, password_hash FROM users", soci::into(id), soci::into(stored));
   st.execute();
   while (st.fetch()) {
     if (!security::is_password_hash(stored)) plain.emplace_back(id, stored);

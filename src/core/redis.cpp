@@ -47,8 +47,7 @@ Reply convert(const redisReply* r) {
       out.type = Reply::Type::Array;
       for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
-    default:
-      out.type = Reply::Type::Nil;
+    default: out.type = Reply::Type::Nil;
   }
   return out;
 }
@@ -126,8 +125,8 @@ class PooledClient final : public Client, public std::enable_shared_from_this<Po
     }
     redisSetTimeout(c.get(), tv);
     if (!config_.password.empty()) {
-      ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %b", config_.password.data(),
-                                                        config_.password.size())));
+      ReplyPtr r(static_cast<redisReply*>(
+          redisCommand(c.get(), "AUTH %b", config_.password.data(), config_.password.size())));
       if (!r || r->type == REDIS_REPLY_ERROR) {
         mark_down("redis AUTH failed");
         return nullptr;

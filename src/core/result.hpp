@@ -10,9 +10,9 @@ namespace cj {
 
 struct Error {
   int status = 500;
-  std::string code;        // stable, e.g. "missing_field", "invalid_token"
-  std::string message;     // Korean (default wording of the original)
-  std::string message_en;  // English, when Accept-Language prefers it
+  std::string code;          // stable, e.g. "missing_field", "invalid_token"
+  std::string message;       // Korean (default wording of the original)
+  std::string message_en;    // English, when Accept-Language prefers it
   std::string details_json;  // optional JSON object merged into the error body (e.g. prices)
 };
 
@@ -20,7 +20,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
@@ -43,6 +43,8 @@ class [[nodiscard]] Result {
 // Result of an operation with no value.
 struct Unit {};
 using Status = Result<Unit>;
-inline Status ok_status() { return Unit{}; }
+inline Status ok_status() {
+  return Unit{};
+}
 
 }  // namespace cj

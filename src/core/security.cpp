@@ -66,7 +66,9 @@ const unsigned char* bytes_of(std::string_view s) {
   return s.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(s.data());
 }
 
-const char* chars_of(std::string_view s) { return s.empty() ? "" : s.data(); }
+const char* chars_of(std::string_view s) {
+  return s.empty() ? "" : s.data();
+}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -111,8 +113,8 @@ std::optional<std::string> base64_decode_variant(std::string_view text, int vari
   std::size_t out_len = 0;
   const char* end = nullptr;
   // Same trap as hex: a valid prefix followed by junk is "success" unless we check `end`.
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                        chars_of(text), text.size(), nullptr, &out_len, &end, variant) != 0 ||
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), chars_of(text),
+                        text.size(), nullptr, &out_len, &end, variant) != 0 ||
       end != chars_of(text) + text.size()) {
     return std::nullopt;
   }
@@ -120,17 +122,19 @@ std::optional<std::string> base64_decode_variant(std::string_view text, int vari
   return out;
 }
 
-bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool is_power_of_two(std::uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 // ---- werkzeug parsing -------------------------------------------------------------------------
 struct LegacyHash {
   enum class Kind { Scrypt, Pbkdf2 };
   Kind kind = Kind::Scrypt;
-  std::uint64_t n = 0, r = 0, p = 0;     // scrypt
-  const EVP_MD* digest = nullptr;        // pbkdf2
-  std::uint64_t iterations = 0;          // pbkdf2
-  std::string_view salt;                 // used as its literal UTF-8 bytes, like werkzeug
-  std::string expected;                  // raw derived key
+  std::uint64_t n = 0, r = 0, p = 0;  // scrypt
+  const EVP_MD* digest = nullptr;     // pbkdf2
+  std::uint64_t iterations = 0;       // pbkdf2
+  std::string_view salt;              // used as its literal UTF-8 bytes, like werkzeug
+  std::string expected;               // raw derived key
 };
 
 bool scrypt_params_acceptable(std::uint64_t n, std::uint64_t r, std::uint64_t p) {
@@ -214,9 +218,8 @@ std::optional<LegacyHash> parse_legacy(std::string_view stored) {
 std::optional<std::string> derive_scrypt(const LegacyHash& h, std::string_view password) {
   std::string key(kWerkzeugScryptKeyLen, '\0');
   const std::uint64_t maxmem = 132 * h.n * h.r * h.p + kScryptMaxMemSlack;
-  if (EVP_PBE_scrypt(chars_of(password), password.size(), bytes_of(h.salt), h.salt.size(), h.n,
-                     h.r, h.p, maxmem, reinterpret_cast<unsigned char*>(key.data()),
-                     key.size()) != 1) {
+  if (EVP_PBE_scrypt(chars_of(password), password.size(), bytes_of(h.salt), h.salt.size(), h.n, h.r,
+                     h.p, maxmem, reinterpret_cast<unsigned char*>(key.data()), key.size()) != 1) {
     return std::nullopt;
   }
   return key;
@@ -236,8 +239,8 @@ std::optional<std::string> derive_pbkdf2(const LegacyHash& h, std::string_view p
 }
 
 PasswordCheck verify_legacy(std::string_view password, const LegacyHash& h) {
-  const auto key = h.kind == LegacyHash::Kind::Scrypt ? derive_scrypt(h, password)
-                                                      : derive_pbkdf2(h, password);
+  const auto key =
+      h.kind == LegacyHash::Kind::Scrypt ? derive_scrypt(h, password) : derive_pbkdf2(h, password);
   // A KDF failure (out of memory) must deny the login; "wrong password" is the safe answer.
   if (!key) return PasswordCheck::Mismatch;
   // Correct legacy passwords are always upgraded to Argon2id by the caller.
@@ -278,7 +281,9 @@ struct CFreeDeleter {
 };
 using CStringPtr = std::unique_ptr<char, CFreeDeleter>;
 
-JwtResult jwt_failure(JwtError error) { return JwtResult{std::nullopt, error}; }
+JwtResult jwt_failure(JwtError error) {
+  return JwtResult{std::nullopt, error};
+}
 
 // Parses a base64url JSON segment; a discarded (invalid) value when anything is wrong.
 nlohmann::json decode_json_segment(std::string_view segment) {
@@ -378,7 +383,9 @@ JwtResult verify_jwt_unchecked(std::string_view token, std::string_view secret,
 
 }  // namespace
 
-bool init() { return sodium_init() >= 0; }
+bool init() {
+  return sodium_init() >= 0;
+}
 
 // ---- passwords ----------------------------------------------------------------------------------
 std::string hash_password(std::string_view password) {

@@ -18,10 +18,10 @@ bool init();
 std::string hash_password(std::string_view password);
 
 enum class PasswordCheck {
-  Match,              // correct and stored with our current Argon2id parameters
-  MatchNeedsRehash,   // correct, but a legacy werkzeug hash or older Argon2 parameters
-  Mismatch,           // wrong password
-  UnknownFormat,      // stored value is not a hash we know (e.g. plain text): never a match
+  Match,             // correct and stored with our current Argon2id parameters
+  MatchNeedsRehash,  // correct, but a legacy werkzeug hash or older Argon2 parameters
+  Mismatch,          // wrong password
+  UnknownFormat,     // stored value is not a hash we know (e.g. plain text): never a match
 };
 PasswordCheck verify_password(std::string_view password, std::string_view stored);
 

@@ -36,7 +36,8 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
 
 bool is_email(std::string_view s) {
   // Pragmatic, not RFC 5322: one @, a dotted domain, no spaces or control characters.
-  static const std::regex re(R"(^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$)");
+  static const std::regex re(
+      R"(^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$)");
   if (s.size() > 100) return false;
   return std::regex_match(s.begin(), s.end(), re);
 }

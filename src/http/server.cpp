@@ -63,8 +63,8 @@ std::vector<std::string> param_names(const std::string& path) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == ':') {
       std::size_t j = i + 1;
-      while (j < path.size() && (std::isalnum(static_cast<unsigned char>(path[j])) != 0 ||
-                                 path[j] == '_')) {
+      while (j < path.size() &&
+             (std::isalnum(static_cast<unsigned char>(path[j])) != 0 || path[j] == '_')) {
         ++j;
       }
       out.push_back(path.substr(i + 1, j - i - 1));
@@ -356,30 +356,31 @@ std::unique_ptr<Router> build_router(Context& ctx, Dispatcher& dispatcher, const
     std::string allow;
     for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
     allow += ", OPTIONS";
-    router->add_handler(restinio::http_method_options(), path, [&ctx, allow](const restinio::request_handle_t& req, auto) {
-      Request rq = basic_request(*req);
-      Response res;
-      res.status = 204;
-      res.headers.emplace_back("Allow", allow);
-      if (!ctx.config.cors_origins.empty() && rq.header("origin")) {
-        res.headers.emplace_back("Access-Control-Allow-Methods", allow);
-        res.headers.emplace_back(
-            "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Accept-Language");
-        res.headers.emplace_back("Access-Control-Max-Age", "600");
-      }
-      Dispatcher::send(ctx, *req, rq, res);
-      return restinio::request_accepted();
-    });
     router->add_handler(
-        restinio::router::none_of_methods(restinio::http_method_options()), path,
-        [&ctx, allow, methods](const restinio::request_handle_t& req, auto) {
+        restinio::http_method_options(), path,
+        [&ctx, allow](const restinio::request_handle_t& req, auto) {
           Request rq = basic_request(*req);
-          Response res = error_response(rq, errors::method_not_allowed());
+          Response res;
+          res.status = 204;
           res.headers.emplace_back("Allow", allow);
+          if (!ctx.config.cors_origins.empty() && rq.header("origin")) {
+            res.headers.emplace_back("Access-Control-Allow-Methods", allow);
+            res.headers.emplace_back(
+                "Access-Control-Allow-Headers",
+                "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Accept-Language");
+            res.headers.emplace_back("Access-Control-Max-Age", "600");
+          }
           Dispatcher::send(ctx, *req, rq, res);
           return restinio::request_accepted();
         });
+    router->add_handler(restinio::router::none_of_methods(restinio::http_method_options()), path,
+                        [&ctx, allow, methods](const restinio::request_handle_t& req, auto) {
+                          Request rq = basic_request(*req);
+                          Response res = error_response(rq, errors::method_not_allowed());
+                          res.headers.emplace_back("Allow", allow);
+                          Dispatcher::send(ctx, *req, rq, res);
+                          return restinio::request_accepted();
+                        });
   }
   router->non_matched_request_handler([&ctx](const restinio::request_handle_t& req) {
     Request rq = basic_request(*req);
@@ -406,7 +407,8 @@ std::optional<Headers> parse_form(std::string_view body) {
       text.push_back(c);
     }
   }
-  auto parsed = restinio::try_parse_query<restinio::parse_query_traits::javascript_compatible>(text);
+  auto parsed =
+      restinio::try_parse_query<restinio::parse_query_traits::javascript_compatible>(text);
   if (!parsed) return std::nullopt;
   for (const auto& p : *parsed) out.emplace_back(std::string(p.first), std::string(p.second));
   return out;
@@ -467,8 +469,8 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
       servers[i]->open_sync();
     } catch (const std::exception& e) {
       stop_io();
-      const std::string text = "cannot listen on port " + std::to_string(listeners[i].port) +
-                               ": " + e.what();
+      const std::string text =
+          "cannot listen on port " + std::to_string(listeners[i].port) + ": " + e.what();
       return Error{0, "listen", text, text};
     }
   }
@@ -497,9 +499,10 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (connections->open() > 0) {
-    log::warn("connections still open at the end of the grace period; exiting without "
-              "tearing them down",
-              {{"open", connections->open()}});
+    log::warn(
+        "connections still open at the end of the grace period; exiting without "
+        "tearing them down",
+        {{"open", connections->open()}});
     log::flush();
     std::_Exit(0);
   }

@@ -25,7 +25,9 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
   return find(query, name);
 }
 
-std::string Request::param(std::string_view name) const { return find(params, name).value_or(""); }
+std::string Request::param(std::string_view name) const {
+  return find(params, name).value_or("");
+}
 
 bool Request::prefers_english() const {
   const auto lang = header("accept-language");
@@ -46,8 +48,8 @@ Response json_response(int status, const nlohmann::json& body) {
 
 Response error_response(const Request& rq, const Error& error) {
   nlohmann::json body;
-  body["message"] = (rq.prefers_english() && !error.message_en.empty()) ? error.message_en
-                                                                          : error.message;
+  body["message"] =
+      (rq.prefers_english() && !error.message_en.empty()) ? error.message_en : error.message;
   if (!error.code.empty()) body["error"] = error.code;
   if (!error.details_json.empty()) {
     auto details = nlohmann::json::parse(error.details_json, nullptr, false);

@@ -17,11 +17,11 @@ namespace cj::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;  // names lower-cased
 
 struct Request {
-  std::string method;          // "GET"
-  std::string path;            // without the query string
-  std::string route;           // the matched route template, e.g. /api/bookings/:id/cancel
-  Headers params;              // route parameters
-  Headers query;               // decoded query parameters
+  std::string method;  // "GET"
+  std::string path;    // without the query string
+  std::string route;   // the matched route template, e.g. /api/bookings/:id/cancel
+  Headers params;      // route parameters
+  Headers query;       // decoded query parameters
   Headers headers;
   std::string body;
   std::string request_id;

@@ -27,8 +27,12 @@ TEST(Config, DefaultsToEmbeddedSqliteInTheDataDir) {
 }
 
 TEST(Config, SeedVariablesSelectMysql) {
-  auto c = load({{"DB_HOST", "db.local"}, {"DB_PORT", "3307"}, {"DB_USER", "cloudjet_user"},
-                 {"DB_PASSWORD", "pw"}, {"DB_NAME", "cloudjet_airline"}, {"DB_POOL_SIZE", "16"}});
+  auto c = load({{"DB_HOST", "db.local"},
+                 {"DB_PORT", "3307"},
+                 {"DB_USER", "cloudjet_user"},
+                 {"DB_PASSWORD", "pw"},
+                 {"DB_NAME", "cloudjet_airline"},
+                 {"DB_POOL_SIZE", "16"}});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->db.kind, cj::DbKind::Mysql);
   EXPECT_EQ(c->db.host, "db.local");
@@ -78,8 +82,8 @@ TEST(Config, ShortSecretsAndAdminPasswordsAreRefused) {
 }
 
 TEST(Config, FlagsOverrideEnvironmentWhichOverridesDotenv) {
-  auto c = load({{"AUTH_SERVICE_PORT", "6001"}}, {{"AUTH_SERVICE_PORT", "7001"},
-                                                  {"FLIGHT_SERVICE_PORT", "7002"}},
+  auto c = load({{"AUTH_SERVICE_PORT", "6001"}},
+                {{"AUTH_SERVICE_PORT", "7001"}, {"FLIGHT_SERVICE_PORT", "7002"}},
                 {{"SINGLE_PORT", "8080"}});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->ports.auth, 6001);

@@ -42,7 +42,8 @@ const std::string kWerkzeugScryptUtf8 =
     "dd56806d15dbc7a144e1d399e63f0ea6259d7f7ca27205c5967a25b5c0cd466c"
     "0a16f25d7016345ae746b6927e053a019cb606765c3f88ff56d031180aa00879";
 const std::string kWerkzeugPbkdf2 =
-    "pbkdf2:sha256:600000$somesalt$3a5a9d46a3c1b2841bbc6c422ca2c83e4c61910995027e371b43597b7462ff1c";
+    "pbkdf2:sha256:600000$somesalt$"
+    "3a5a9d46a3c1b2841bbc6c422ca2c83e4c61910995027e371b43597b7462ff1c";
 // 260000 iterations: the default applied when the count is omitted.
 const std::string kWerkzeugPbkdf2NoIterations =
     "pbkdf2:sha256$somesalt$914168b5dccd6be1154e3ee2b8e88e6bdcea2982e9d5c1115e8067252e070437";
@@ -106,7 +107,8 @@ std::string libjwt_token(jwt_alg_t alg, std::string_view secret) {
   return encoded ? std::string(encoded.get()) : std::string();
 }
 
-void expect_jwt_error(std::string_view token, JwtError expected, std::string_view secret = kSecret) {
+void expect_jwt_error(std::string_view token, JwtError expected,
+                      std::string_view secret = kSecret) {
   const auto result = sec::verify_jwt(token, secret, kNow);
   EXPECT_FALSE(result.claims.has_value()) << token;
   EXPECT_EQ(result.error, expected) << token;
@@ -142,9 +144,8 @@ TEST(PasswordHash, Argon2idHandlesEmptyAndBinaryPasswords) {
 
 TEST(PasswordHash, Argon2idWithOtherParametersNeedsRehash) {
   char out[crypto_pwhash_STRBYTES];
-  ASSERT_EQ(crypto_pwhash_str_alg(out, "pw", 2, 3, 19u * 1024u * 1024u,
-                                  crypto_pwhash_ALG_ARGON2ID13),
-            0);
+  ASSERT_EQ(
+      crypto_pwhash_str_alg(out, "pw", 2, 3, 19u * 1024u * 1024u, crypto_pwhash_ALG_ARGON2ID13), 0);
   EXPECT_EQ(sec::verify_password("pw", out), PasswordCheck::MatchNeedsRehash);
   EXPECT_EQ(sec::verify_password("px", out), PasswordCheck::Mismatch);
   EXPECT_TRUE(sec::is_password_hash(out));
@@ -152,9 +153,8 @@ TEST(PasswordHash, Argon2idWithOtherParametersNeedsRehash) {
 
 TEST(PasswordHash, Argon2iIsUnknownFormat) {
   char out[crypto_pwhash_STRBYTES];
-  ASSERT_EQ(crypto_pwhash_str_alg(out, "pw", 2, 3, 19u * 1024u * 1024u,
-                                  crypto_pwhash_ALG_ARGON2I13),
-            0);
+  ASSERT_EQ(
+      crypto_pwhash_str_alg(out, "pw", 2, 3, 19u * 1024u * 1024u, crypto_pwhash_ALG_ARGON2I13), 0);
   EXPECT_EQ(sec::verify_password("pw", out), PasswordCheck::UnknownFormat);
   EXPECT_FALSE(sec::is_password_hash(out));
 }
@@ -187,7 +187,8 @@ TEST(PasswordHash, IsPasswordHashRecognisesEveryKnownFormat) {
   EXPECT_TRUE(sec::is_password_hash(kWerkzeugPbkdf2NoIterations));
   EXPECT_TRUE(sec::is_password_hash(kWerkzeugPbkdf2Sha512));
   EXPECT_TRUE(sec::is_password_hash(kWerkzeugPbkdf2Sha1));
-  EXPECT_FALSE(sec::is_password_hash("$2b$12$abcdefghijklmnopqrstuuVn2Fh4TGMo8tPa4gSLe0nWYKJ0MpmG"));
+  EXPECT_FALSE(
+      sec::is_password_hash("$2b$12$abcdefghijklmnopqrstuuVn2Fh4TGMo8tPa4gSLe0nWYKJ0MpmG"));
 }
 
 // ---- werkzeug scrypt ----------------------------------------------------------------------------
@@ -221,18 +222,18 @@ TEST(WerkzeugScrypt, UppercaseHexStillVerifies) {
 TEST(WerkzeugScrypt, MalformedIsUnknownFormat) {
   const std::string hex(kScryptHex);
   for (const std::string& bad : {
-           "scrypt:32768:8:1$abcdefghijklmnop" + std::string(),       // no hash
-           "scrypt:32768:8:1$$" + hex,                                 // empty salt
-           "scrypt:32768:8$abcdefghijklmnop$" + hex,                   // two params
-           "scrypt:32768:8:1:1$abcdefghijklmnop$" + hex,               // four params
-           "scrypt:32768:8:x$abcdefghijklmnop$" + hex,                 // not a number
-           "scrypt:32768:8:-1$abcdefghijklmnop$" + hex,                // negative
-           "scrypt: 32768:8:1$abcdefghijklmnop$" + hex,                // whitespace
-           "scrypt:32768:8:1$abcdefghijklmnop$" + hex.substr(2),       // short hash
-           "scrypt:32768:8:1$abcdefghijklmnop$" + hex + "00",          // long hash
+           "scrypt:32768:8:1$abcdefghijklmnop" + std::string(),         // no hash
+           "scrypt:32768:8:1$$" + hex,                                  // empty salt
+           "scrypt:32768:8$abcdefghijklmnop$" + hex,                    // two params
+           "scrypt:32768:8:1:1$abcdefghijklmnop$" + hex,                // four params
+           "scrypt:32768:8:x$abcdefghijklmnop$" + hex,                  // not a number
+           "scrypt:32768:8:-1$abcdefghijklmnop$" + hex,                 // negative
+           "scrypt: 32768:8:1$abcdefghijklmnop$" + hex,                 // whitespace
+           "scrypt:32768:8:1$abcdefghijklmnop$" + hex.substr(2),        // short hash
+           "scrypt:32768:8:1$abcdefghijklmnop$" + hex + "00",           // long hash
            "scrypt:32768:8:1$abcdefghijklmnop$" + hex.substr(1) + "g",  // not hex
-           "scrypt:32768:8:1$abcdefghijklmnop$" + hex + "$extra",      // extra field
-           "Scrypt:32768:8:1$abcdefghijklmnop$" + hex,                 // case matters
+           "scrypt:32768:8:1$abcdefghijklmnop$" + hex + "$extra",       // extra field
+           "Scrypt:32768:8:1$abcdefghijklmnop$" + hex,                  // case matters
        }) {
     EXPECT_EQ(sec::verify_password("secret123", bad), PasswordCheck::UnknownFormat) << bad;
     EXPECT_FALSE(sec::is_password_hash(bad)) << bad;
@@ -243,15 +244,15 @@ TEST(WerkzeugScrypt, HostileParametersAreRejectedQuickly) {
   const std::string tail = "$abcdefghijklmnop$" + std::string(kScryptHex);
   const auto start = std::chrono::steady_clock::now();
   for (const std::string method : {
-           "scrypt:1073741824:8:1",       // N = 2^30: 1 TiB
-           "scrypt:1048576:32:16",        // every parameter at its own limit: 4 GiB
-           "scrypt:2097152:1:1",          // N above 2^20
-           "scrypt:32768:33:1",           // r too large
-           "scrypt:32768:8:17",           // p too large
-           "scrypt:32768:8:0",            // p zero
-           "scrypt:32768:0:1",            // r zero
-           "scrypt:1:8:1",                // N too small
-           "scrypt:30000:8:1",            // N not a power of two
+           "scrypt:1073741824:8:1",            // N = 2^30: 1 TiB
+           "scrypt:1048576:32:16",             // every parameter at its own limit: 4 GiB
+           "scrypt:2097152:1:1",               // N above 2^20
+           "scrypt:32768:33:1",                // r too large
+           "scrypt:32768:8:17",                // p too large
+           "scrypt:32768:8:0",                 // p zero
+           "scrypt:32768:0:1",                 // r zero
+           "scrypt:1:8:1",                     // N too small
+           "scrypt:30000:8:1",                 // N not a power of two
            "scrypt:99999999999999999999:8:1",  // overflows uint64
        }) {
     EXPECT_EQ(sec::verify_password("secret123", method + tail), PasswordCheck::UnknownFormat)
@@ -315,8 +316,8 @@ TEST(Jwt, RoundtripPreservesClaims) {
 }
 
 TEST(Jwt, AcceptsIndependentlySignedHs256Token) {
-  const auto result = sec::verify_jwt(hs256_token(kHs256Header, kValidPayload, kSecret), kSecret,
-                                      kNow);
+  const auto result =
+      sec::verify_jwt(hs256_token(kHs256Header, kValidPayload, kSecret), kSecret, kNow);
   ASSERT_TRUE(result.claims.has_value());
   EXPECT_EQ(result.claims->user_id, 7);
   EXPECT_EQ(result.claims->role, "ADMIN");
@@ -396,19 +397,24 @@ TEST(Jwt, RejectsGarbage) {
   const std::string sig = base64url(sec::hmac_sha256(kSecret, header + "." + payload));
   const std::string deeply_nested = base64url(std::string(5000, '['));
   for (const std::string& bad : {
-           std::string(), std::string("garbage"), std::string("a.b.c"), std::string(".."),
-           std::string("..."), header, header + "." + payload,      // no signature segment
-           header + "." + payload + ".",                            // empty signature
-           header + "." + payload + "." + sig + ".x",               // four segments
-           header + "." + payload + "." + sig + "=",                // padding
-           header + "=." + payload + "." + sig,                     // padding in the header
-           header + "." + payload + "." + sig.substr(0, 20),        // truncated signature
-           header + ".!!!." + sig,                                  // payload not base64url
-           header + "." + base64url("not json") + "." + sig,        // payload not JSON
-           header + "." + base64url("[1,2]") + "." + sig,           // payload not an object
-           base64url("not json") + "." + payload + "." + sig,       // header not JSON
-           deeply_nested + "." + payload + "." + sig,               // hostile nesting
-           std::string(20000, 'a'),                                 // oversized
+           std::string(),
+           std::string("garbage"),
+           std::string("a.b.c"),
+           std::string(".."),
+           std::string("..."),
+           header,
+           header + "." + payload,                                     // no signature segment
+           header + "." + payload + ".",                               // empty signature
+           header + "." + payload + "." + sig + ".x",                  // four segments
+           header + "." + payload + "." + sig + "=",                   // padding
+           header + "=." + payload + "." + sig,                        // padding in the header
+           header + "." + payload + "." + sig.substr(0, 20),           // truncated signature
+           header + ".!!!." + sig,                                     // payload not base64url
+           header + "." + base64url("not json") + "." + sig,           // payload not JSON
+           header + "." + base64url("[1,2]") + "." + sig,              // payload not an object
+           base64url("not json") + "." + payload + "." + sig,          // header not JSON
+           deeply_nested + "." + payload + "." + sig,                  // hostile nesting
+           std::string(20000, 'a'),                                    // oversized
            header + "." + payload + std::string(1, '\0') + "." + sig,  // embedded NUL
        }) {
     expect_jwt_error(bad, JwtError::Malformed);
@@ -432,9 +438,8 @@ TEST(Jwt, RejectsNonIntegerUserId) {
 TEST(Jwt, RejectsMissingOrNonStringRole) {
   expect_jwt_error(hs256_token(kHs256Header, R"({"user_id":7,"exp":1800000000})", kSecret),
                    JwtError::MissingClaim);
-  expect_jwt_error(
-      hs256_token(kHs256Header, R"({"user_id":7,"role":1,"exp":1800000000})", kSecret),
-      JwtError::MissingClaim);
+  expect_jwt_error(hs256_token(kHs256Header, R"({"user_id":7,"role":1,"exp":1800000000})", kSecret),
+                   JwtError::MissingClaim);
 }
 
 TEST(Jwt, EmptySecretNeverSignsOrVerifies) {
@@ -453,9 +458,10 @@ TEST(Hmac, MatchesRfc4231TestCase2) {
 }
 
 TEST(Hmac, MatchesRfc4231TestCase6WithKeyLongerThanABlock) {
-  EXPECT_EQ(sec::hex_encode(sec::hmac_sha256(
-                std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(
+      sec::hex_encode(sec::hmac_sha256(std::string(131, '\xaa'),
+                                       "Test Using Larger Than Block-Size Key - Hash Key First")),
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST(Hmac, HandlesEmptyKeyAndData) {
@@ -483,8 +489,8 @@ TEST(Base64, RoundtripsBinary) {
 }
 
 TEST(Base64, RejectsInvalidInput) {
-  for (const std::string_view bad : {"Zm8", "Zm8==", "Zm8=x", "Zm9v!", "Zm 9v", "Zm9v\n", "-_8=",
-                                     "Zm9=", "=", "Zg"}) {
+  for (const std::string_view bad :
+       {"Zm8", "Zm8==", "Zm8=x", "Zm9v!", "Zm 9v", "Zm9v\n", "-_8=", "Zm9=", "=", "Zg"}) {
     EXPECT_EQ(sec::base64_decode(bad), std::nullopt) << bad;
   }
 }

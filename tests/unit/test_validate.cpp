@@ -55,8 +55,10 @@ TEST(SignupModel, ReportsTheFirstMissingFieldInContractOrder) {
 }
 
 TEST(SignupModel, NormalisesEmailAndRejectsWeakPasswords) {
-  nlohmann::json body{{"name", "홍길동"},        {"email", "Hong@Example.COM"},
-                      {"password", "longenough"}, {"phone", "010-1234-5678"},
+  nlohmann::json body{{"name", "홍길동"},
+                      {"email", "Hong@Example.COM"},
+                      {"password", "longenough"},
+                      {"phone", "010-1234-5678"},
                       {"birthDate", "1990-01-01"}};
   auto ok = cj::auth::parse_signup(body);
   ASSERT_TRUE(ok.ok());

@@ -162,7 +162,8 @@ Result<ScheduleSpec> parse_schedule_spec(const nlohmann::json& body) {
   if (!seats) return seats.error();
   if (*seats > 0) spec.available_seats = *seats;
   if (auto it = body.find("overwrite"); it != body.end() && !it->is_null()) {
-    if (!it->is_boolean()) return bad("overwrite", "true 또는 false여야 합니다.", "must be a boolean");
+    if (!it->is_boolean())
+      return bad("overwrite", "true 또는 false여야 합니다.", "must be a boolean");
     spec.overwrite = it->get<bool>();
   }
   return spec;
@@ -178,7 +179,9 @@ Result<int> parse_discount_percentage(const nlohmann::json& body) {
   return static_cast<int>(it->get<long long>());
 }
 
-std::string hh_mm(const std::string& time) { return time.substr(0, 5); }
+std::string hh_mm(const std::string& time) {
+  return time.substr(0, 5);
+}
 
 Error invalid_departure_airport() {
   return {400, "invalid_airport", "출발 공항 코드가 유효하지 않습니다.",
@@ -189,7 +192,8 @@ Error invalid_arrival_airport() {
           "Unknown arrival airport code."};
 }
 Error flight_exists() {
-  return {409, "flight_exists", "이미 존재하는 항공편 번호입니다.", "This flight id already exists."};
+  return {409, "flight_exists", "이미 존재하는 항공편 번호입니다.",
+          "This flight id already exists."};
 }
 Error flight_not_found() {
   return {404, "flight_not_found", "항공편을 찾을 수 없습니다.", "Flight not found."};

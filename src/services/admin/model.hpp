@@ -24,7 +24,7 @@ struct FlightIn {
 };
 
 struct ScheduleSpec {
-  std::vector<std::string> dates;  // each a real date, today or later
+  std::vector<std::string> dates;            // each a real date, today or later
   std::optional<long long> current_price;    // default: the flight's base_price
   std::optional<long long> available_seats;  // default: the flight's total_seats
   bool overwrite = false;

@@ -33,7 +33,8 @@ Result<booking::Page> page_of(const Request& rq, int default_per_page) {
   if (page) {
     auto v = positive_id(*page);
     if (!v || *v > 1000000) {
-      return errors::invalid_field("page", "1 이상의 정수여야 합니다.", "must be a positive integer");
+      return errors::invalid_field("page", "1 이상의 정수여야 합니다.",
+                                   "must be a positive integer");
     }
     p = static_cast<int>(*v);
   }
@@ -81,7 +82,8 @@ class AdminRoutes {
     if (auto st = store_.create_flight(*f, who); !st) return http::error_response(rq, st.error());
     // A new flight has no schedules yet, so no search result changes.
     return http::json_response(
-        201, {{"message", "항공편이 추가되었습니다."}, {"flight_id", f->flight_id}, {"success", true}});
+        201,
+        {{"message", "항공편이 추가되었습니다."}, {"flight_id", f->flight_id}, {"success", true}});
   }
 
   Response flight_with_schedules(const Request& rq, const Actor& who) {
@@ -95,7 +97,8 @@ class AdminRoutes {
     if (schedule_json == body->end() || schedule_json->is_null()) {
       return http::error_response(rq, errors::missing_field("schedule"));
     }
-    if (!flight_json->is_object() || !schedule_json->is_object()) return http::error_response(rq, errors::invalid_json());
+    if (!flight_json->is_object() || !schedule_json->is_object())
+      return http::error_response(rq, errors::invalid_json());
     auto f = parse_flight(*flight_json);
     if (!f) return http::error_response(rq, f.error());
     auto spec = parse_schedule_spec(*schedule_json);
@@ -149,17 +152,16 @@ class AdminRoutes {
       return http::error_response(rq, errors::missing_field("schedule_id"));
     }
     if (!sid->is_number_integer() || sid->get<long long>() <= 0) {
-      return http::error_response(
-          rq, errors::invalid_field("schedule_id", "양의 정수여야 합니다.", "must be a positive integer"));
+      return http::error_response(rq, errors::invalid_field("schedule_id", "양의 정수여야 합니다.",
+                                                            "must be a positive integer"));
     }
     auto pct = parse_discount_percentage(*body);
     if (!pct) return http::error_response(rq, pct.error());
     auto r = store_.create_discount(sid->get<long long>(), *pct, who);
     if (!r) return http::error_response(rq, r.error());
     app_.catalog_cache->invalidate_search(r->second.departure, r->second.arrival, r->second.date);
-    return http::json_response(201, {{"message", "할인이 생성되었습니다."},
-                                     {"discount_id", r->first},
-                                     {"success", true}});
+    return http::json_response(
+        201, {{"message", "할인이 생성되었습니다."}, {"discount_id", r->first}, {"success", true}});
   }
 
   Response delete_discount(const Request& rq, const Actor& who) {
@@ -188,8 +190,9 @@ class AdminRoutes {
     const std::string term = validate::trim(rq.query_param("term").value_or(""));
     if (term.empty()) return http::error_response(rq, empty_search_term());
     if (term.size() > 100) {
-      return http::error_response(
-          rq, errors::invalid_field("term", "검색어는 100자 이하여야 합니다.", "must be at most 100 characters"));
+      return http::error_response(rq,
+                                  errors::invalid_field("term", "검색어는 100자 이하여야 합니다.",
+                                                        "must be at most 100 characters"));
     }
     auto r = store_.search_bookings(term);
     if (!r) return http::error_response(rq, r.error());
@@ -198,12 +201,11 @@ class AdminRoutes {
 
   Response cancel(const Request& rq, const Actor& who) {
     const std::string number = rq.param("booking_number");
-    auto r = bookings_.cancel(std::nullopt, number,
-                              [&](soci::session& s, const booking::CancelOutcome& out) {
-                                AdminStore::record(s, who, "booking.cancel", number,
-                                                   {{"booking_id", out.booking_id},
-                                                    {"status", "CANCELLED"}});
-                              });
+    auto r = bookings_.cancel(
+        std::nullopt, number, [&](soci::session& s, const booking::CancelOutcome& out) {
+          AdminStore::record(s, who, "booking.cancel", number,
+                             {{"booking_id", out.booking_id}, {"status", "CANCELLED"}});
+        });
     if (!r) return http::error_response(rq, r.error());
     app_.after_cancel(r->schedule_id, r->touched.departure, r->touched.arrival, r->touched.date,
                       r->refunds_queued);

@@ -195,11 +195,11 @@ Result<nlohmann::json> AdminStore::list_flights() {
     soci::indicator dur_i, ac_i;
     long long price = 0, seats = 0;
     int active = 0;
-    soci::statement st = (s.prepare << kListFlights, soci::into(id), soci::into(airline),
-                          soci::into(dep), soci::into(arr), soci::into(dt), soci::into(at),
-                          soci::into(dur, dur_i), soci::into(ac, ac_i), soci::into(price),
-                          soci::into(seats), soci::into(active), soci::into(dep_name),
-                          soci::into(arr_name));
+    soci::statement st =
+        (s.prepare << kListFlights, soci::into(id), soci::into(airline), soci::into(dep),
+         soci::into(arr), soci::into(dt), soci::into(at), soci::into(dur, dur_i),
+         soci::into(ac, ac_i), soci::into(price), soci::into(seats), soci::into(active),
+         soci::into(dep_name), soci::into(arr_name));
     st.execute();
     while (st.fetch()) {
       rows.push_back({{"flight_id", id},
@@ -240,101 +240,102 @@ Status AdminStore::create_flight(const FlightIn& f, const Actor& who) {
 Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& f,
                                                                 const ScheduleSpec& spec,
                                                                 const Actor& who) {
-  return db_.transaction("admin.flight_with_schedules",
-                         [&](soci::session& s) -> Result<ScheduleResult> {
-    if (auto st = check_airports(s, f); !st) return st.error();
-    ScheduleResult r;
-    std::string old_dep;
-    std::string old_arr;
-    s << kFlightRoute, soci::into(old_dep), soci::into(old_arr), soci::use(f.flight_id);
-    const bool exists = s.got_data();
-    if (exists) {
-      r.previous_route = std::pair{old_dep, old_arr};
-      update_flight(s, f);
-    } else {
-      try {
-        write_flight(s, f, kInsertFlight);
-      } catch (const soci::soci_error& e) {
-        // Another request created the same flight meanwhile: this one becomes an update.
-        if (!db::is_unique_violation(e)) throw;
-        update_flight(s, f);
-      }
-    }
-    r.requested = static_cast<int>(spec.dates.size());
-    const long long price = spec.current_price.value_or(f.base_price);
-    const long long seats = spec.available_seats.value_or(f.total_seats);
-    if (seats > f.total_seats) {
-      return errors::invalid_field("available_seats", "좌석 수는 항공기 좌석 수를 넘을 수 없습니다.",
-                                   "must not exceed total_seats");
-    }
-    for (const auto& date : spec.dates) {
-      long long schedule_id = 0;
-      s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
-      bool inserted = false;
-      if (!s.got_data()) {
-        try {
-          s << kInsertSchedule, soci::use(f.flight_id), soci::use(date), soci::use(price),
-              soci::use(seats);
-          inserted = true;
-        } catch (const soci::soci_error& e) {
-          // A concurrent request created this date first: treat it as existing.
-          if (!db::is_unique_violation(e)) throw;
-          s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
+  return db_.transaction(
+      "admin.flight_with_schedules", [&](soci::session& s) -> Result<ScheduleResult> {
+        if (auto st = check_airports(s, f); !st) return st.error();
+        ScheduleResult r;
+        std::string old_dep;
+        std::string old_arr;
+        s << kFlightRoute, soci::into(old_dep), soci::into(old_arr), soci::use(f.flight_id);
+        const bool exists = s.got_data();
+        if (exists) {
+          r.previous_route = std::pair{old_dep, old_arr};
+          update_flight(s, f);
+        } else {
+          try {
+            write_flight(s, f, kInsertFlight);
+          } catch (const soci::soci_error& e) {
+            // Another request created the same flight meanwhile: this one becomes an update.
+            if (!db::is_unique_violation(e)) throw;
+            update_flight(s, f);
+          }
         }
-      }
-      if (inserted) {
-        ++r.created;
-      } else if (spec.overwrite) {
-        long long live = 0;
-        s << kLivePassengers, soci::into(live), soci::use(schedule_id);
-        const long long left = std::max(0LL, seats - live);
-        s << kOverwriteSchedule, soci::use(price), soci::use(left), soci::use(schedule_id);
-        ++r.updated;
-      } else {
-        ++r.skipped;
-      }
-    }
-    // Every future date of the flight may show differently now (a changed route, times, or a
-    // re-activated flight), under the old route and the new one.
-    {
-      std::string d;
-      const std::string today = validate::today();
-      soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
-                           soci::use(f.flight_id), soci::use(today));
-      q.execute();
-      while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
-    }
-    auto summary = flight_summary(f);
-    summary["flight_existed"] = exists;
-    summary["dates"] = spec.dates;
-    summary["created"] = r.created;
-    summary["updated"] = r.updated;
-    summary["skipped"] = r.skipped;
-    record(s, who, "flight.upsert_with_schedules", f.flight_id, summary);
-    return r;
-  });
+        r.requested = static_cast<int>(spec.dates.size());
+        const long long price = spec.current_price.value_or(f.base_price);
+        const long long seats = spec.available_seats.value_or(f.total_seats);
+        if (seats > f.total_seats) {
+          return errors::invalid_field("available_seats",
+                                       "좌석 수는 항공기 좌석 수를 넘을 수 없습니다.",
+                                       "must not exceed total_seats");
+        }
+        for (const auto& date : spec.dates) {
+          long long schedule_id = 0;
+          s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
+          bool inserted = false;
+          if (!s.got_data()) {
+            try {
+              s << kInsertSchedule, soci::use(f.flight_id), soci::use(date), soci::use(price),
+                  soci::use(seats);
+              inserted = true;
+            } catch (const soci::soci_error& e) {
+              // A concurrent request created this date first: treat it as existing.
+              if (!db::is_unique_violation(e)) throw;
+              s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id),
+                  soci::use(date);
+            }
+          }
+          if (inserted) {
+            ++r.created;
+          } else if (spec.overwrite) {
+            long long live = 0;
+            s << kLivePassengers, soci::into(live), soci::use(schedule_id);
+            const long long left = std::max(0LL, seats - live);
+            s << kOverwriteSchedule, soci::use(price), soci::use(left), soci::use(schedule_id);
+            ++r.updated;
+          } else {
+            ++r.skipped;
+          }
+        }
+        // Every future date of the flight may show differently now (a changed route, times, or a
+        // re-activated flight), under the old route and the new one.
+        {
+          std::string d;
+          const std::string today = validate::today();
+          soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
+                               soci::use(f.flight_id), soci::use(today));
+          q.execute();
+          while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
+        }
+        auto summary = flight_summary(f);
+        summary["flight_existed"] = exists;
+        summary["dates"] = spec.dates;
+        summary["created"] = r.created;
+        summary["updated"] = r.updated;
+        summary["skipped"] = r.skipped;
+        record(s, who, "flight.upsert_with_schedules", f.flight_id, summary);
+        return r;
+      });
 }
 
 Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& flight_id,
-                                                           const Actor& who,
-                                                           std::string& departure,
+                                                           const Actor& who, std::string& departure,
                                                            std::string& arrival) {
-  return db_.transaction("admin.delete_flight",
-                         [&](soci::session& s) -> Result<std::vector<std::string>> {
-    soci::statement st = (s.prepare << kDeactivateFlight, soci::use(flight_id));
-    st.execute(true);
-    if (st.get_affected_rows() == 0) return flight_not_found();
-    s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
-    std::vector<std::string> dates;
-    std::string d;
-    const std::string today = validate::today();
-    soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id),
-                         soci::use(today));
-    q.execute();
-    while (q.fetch()) dates.push_back(d.substr(0, 10));
-    record(s, who, "flight.delete", flight_id, {{"is_active", false}});
-    return dates;
-  });
+  return db_.transaction(
+      "admin.delete_flight", [&](soci::session& s) -> Result<std::vector<std::string>> {
+        soci::statement st = (s.prepare << kDeactivateFlight, soci::use(flight_id));
+        st.execute(true);
+        if (st.get_affected_rows() == 0) return flight_not_found();
+        s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
+        std::vector<std::string> dates;
+        std::string d;
+        const std::string today = validate::today();
+        soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id),
+                             soci::use(today));
+        q.execute();
+        while (q.fetch()) dates.push_back(d.substr(0, 10));
+        record(s, who, "flight.delete", flight_id, {{"is_active", false}});
+        return dates;
+      });
 }
 
 Result<nlohmann::json> AdminStore::list_schedules() {
@@ -369,24 +370,24 @@ Result<nlohmann::json> AdminStore::list_schedules() {
     st.execute();
     while (st.fetch()) {
       const bool discounted = pct_i == soci::i_ok;
-      rows.push_back({{"schedule_id", id},
-                      {"flight_id", flight_id},
-                      {"flight_date", date.substr(0, 10)},
-                      {"current_price", price},
-                      {"available_seats", avail},
-                      {"status", status},
-                      {"airline", airline},
-                      {"departure_airport", dep},
-                      {"arrival_airport", arr},
-                      {"departure_time", hh_mm(dt)},
-                      {"arrival_time", hh_mm(at)},
-                      {"duration", text_or_null(dur, dur_i)},
-                      {"aircraft", text_or_null(ac, ac_i)},
-                      {"total_seats", seats},
-                      {"discount_id", discounted ? nlohmann::json(discount_id) : nullptr},
-                      {"discount_percentage", discounted ? nlohmann::json(pct) : nullptr},
-                      {"discounted_price",
-                       discounted ? flight::discounted_price(price, pct) : price}});
+      rows.push_back(
+          {{"schedule_id", id},
+           {"flight_id", flight_id},
+           {"flight_date", date.substr(0, 10)},
+           {"current_price", price},
+           {"available_seats", avail},
+           {"status", status},
+           {"airline", airline},
+           {"departure_airport", dep},
+           {"arrival_airport", arr},
+           {"departure_time", hh_mm(dt)},
+           {"arrival_time", hh_mm(at)},
+           {"duration", text_or_null(dur, dur_i)},
+           {"aircraft", text_or_null(ac, ac_i)},
+           {"total_seats", seats},
+           {"discount_id", discounted ? nlohmann::json(discount_id) : nullptr},
+           {"discount_percentage", discounted ? nlohmann::json(pct) : nullptr},
+           {"discounted_price", discounted ? flight::discounted_price(price, pct) : price}});
     }
     return rows;
   });
@@ -467,21 +468,22 @@ Result<std::pair<long long, booking::RouteDate>> AdminStore::create_discount(lon
 }
 
 Result<booking::RouteDate> AdminStore::delete_discount(long long discount_id, const Actor& who) {
-  return db_.transaction("admin.delete_discount",
-                         [&](soci::session& s) -> Result<booking::RouteDate> {
-    long long schedule_id = 0;
-    int pct = 0;
-    s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
-    if (!s.got_data()) return discount_not_found();
-    s << db_.pick(kDeactivateDiscountSqlite, kDeactivateDiscountMysql), soci::use(discount_id);
-    booking::RouteDate route;
-    s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
-        soci::into(route.date), soci::use(schedule_id);
-    route.date = route.date.substr(0, 10);
-    record(s, who, "discount.delete", std::to_string(discount_id),
-           {{"schedule_id", schedule_id}, {"discount_percentage", pct}, {"status", "INACTIVE"}});
-    return route;
-  });
+  return db_.transaction(
+      "admin.delete_discount", [&](soci::session& s) -> Result<booking::RouteDate> {
+        long long schedule_id = 0;
+        int pct = 0;
+        s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
+        if (!s.got_data()) return discount_not_found();
+        s << db_.pick(kDeactivateDiscountSqlite, kDeactivateDiscountMysql), soci::use(discount_id);
+        booking::RouteDate route;
+        s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
+            soci::into(route.date), soci::use(schedule_id);
+        route.date = route.date.substr(0, 10);
+        record(
+            s, who, "discount.delete", std::to_string(discount_id),
+            {{"schedule_id", schedule_id}, {"discount_percentage", pct}, {"status", "INACTIVE"}});
+        return route;
+      });
 }
 
 Result<Listing> AdminStore::list_bookings(booking::Page page) {
@@ -577,11 +579,10 @@ Result<Listing> AdminStore::bookings_where(const std::string& where,
     long long booking_id = 0;
     std::string kor, eng, birth, gender, pseat;
     soci::indicator eng_i, birth_i, gender_i, pseat_i;
-    soci::statement ps = (s.prepare << std::string(kPassengersOf) + "(" + ids +
-                                           ") ORDER BY passenger_id",
-                          soci::into(booking_id), soci::into(kor), soci::into(eng, eng_i),
-                          soci::into(birth, birth_i), soci::into(gender, gender_i),
-                          soci::into(pseat, pseat_i));
+    soci::statement ps =
+        (s.prepare << std::string(kPassengersOf) + "(" + ids + ") ORDER BY passenger_id",
+         soci::into(booking_id), soci::into(kor), soci::into(eng, eng_i),
+         soci::into(birth, birth_i), soci::into(gender, gender_i), soci::into(pseat, pseat_i));
     ps.execute();
     while (ps.fetch()) {
       out.rows[index[booking_id]]["passengers"].push_back(
@@ -604,10 +605,10 @@ Result<Listing> AdminStore::audit_log(booking::Page page) {
     long long id = 0, admin_id = 0;
     std::string action, target, rid, summary, created;
     soci::indicator rid_i;
-    soci::statement st = (s.prepare << kAuditPage, soci::into(id), soci::into(admin_id),
-                          soci::into(action), soci::into(target), soci::into(rid, rid_i),
-                          soci::into(summary), soci::into(created), soci::use(limit),
-                          soci::use(offset));
+    soci::statement st =
+        (s.prepare << kAuditPage, soci::into(id), soci::into(admin_id), soci::into(action),
+         soci::into(target), soci::into(rid, rid_i), soci::into(summary), soci::into(created),
+         soci::use(limit), soci::use(offset));
     st.execute();
     while (st.fetch()) {
       auto parsed = nlohmann::json::parse(summary, nullptr, false);

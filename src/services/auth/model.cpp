@@ -8,7 +8,8 @@ namespace {
 
 Status check_name(const std::string& name) {
   const auto len = validate::utf8_length(name);
-  if (!len) return errors::invalid_field("name", "올바른 UTF-8 문자열이 아닙니다.", "invalid UTF-8");
+  if (!len)
+    return errors::invalid_field("name", "올바른 UTF-8 문자열이 아닙니다.", "invalid UTF-8");
   if (*len > 50) {
     return errors::invalid_field("name", "이름은 50자 이하여야 합니다.",
                                  "must be at most 50 characters");
@@ -34,8 +35,9 @@ Result<NewUser> parse_signup(const nlohmann::json& body) {
   NewUser u;
   // Checked in the contract's order so the first missing field is the one reported.
   for (const auto& [field, target] :
-       {std::pair{"name", &u.name}, std::pair{"email", &u.email}, std::pair{"password", &u.password},
-        std::pair{"phone", &u.phone}, std::pair{"birthDate", &u.birth_date}}) {
+       {std::pair{"name", &u.name}, std::pair{"email", &u.email},
+        std::pair{"password", &u.password}, std::pair{"phone", &u.phone},
+        std::pair{"birthDate", &u.birth_date}}) {
     auto v = validate::required_string(body, field);
     if (!v) return v.error();
     *target = std::move(*v);
@@ -85,7 +87,8 @@ Result<ProfileUpdate> parse_profile_update(const nlohmann::json& body) {
   if (!phone) return phone.error();
   if (*name) {
     std::string v = validate::trim(**name);
-    if (v.empty()) return errors::invalid_field("name", "이름을 입력해주세요.", "must not be empty");
+    if (v.empty())
+      return errors::invalid_field("name", "이름을 입력해주세요.", "must not be empty");
     if (auto st = check_name(v); !st) return st.error();
     p.name = std::move(v);
   }

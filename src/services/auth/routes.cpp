@@ -55,9 +55,9 @@ class AuthRoutes {
     const auto& policy = app_.config.login;
     const std::string email_key = "email:" + creds->email;
     const std::string client_key = "client:" + rq.client_ip;
-    const int wait = std::max(
-        app_.login_limiter->retry_after(email_key, policy.max_failures_per_email),
-        app_.login_limiter->retry_after(client_key, policy.max_failures_per_client));
+    const int wait =
+        std::max(app_.login_limiter->retry_after(email_key, policy.max_failures_per_email),
+                 app_.login_limiter->retry_after(client_key, policy.max_failures_per_client));
     if (wait > 0) {
       Response r = http::error_response(rq, errors::too_many_attempts());
       r.headers.emplace_back("Retry-After", std::to_string(wait));
@@ -66,8 +66,8 @@ class AuthRoutes {
 
     auto found = store_.find_by_email(creds->email);
     if (!found) return http::error_response(rq, found.error());
-    const auto check = security::verify_password(
-        creds->password, *found ? (*found)->password_hash : dummy_hash());
+    const auto check =
+        security::verify_password(creds->password, *found ? (*found)->password_hash : dummy_hash());
     const bool matched = *found && (check == security::PasswordCheck::Match ||
                                     check == security::PasswordCheck::MatchNeedsRehash);
     if (!matched) {
@@ -123,9 +123,8 @@ http::Service make_service(App& app) {
   const std::string& secret = app.config.secret_key;
   const std::string prefix = "/api/auth";
   http::Service s{"auth", app.config.ports.auth, {}};
-  s.routes.push_back({"POST", prefix + "/signup", [routes](const Request& rq) {
-                        return routes->signup(rq);
-                      }});
+  s.routes.push_back(
+      {"POST", prefix + "/signup", [routes](const Request& rq) { return routes->signup(rq); }});
   s.routes.push_back(
       {"POST", prefix + "/login", [routes](const Request& rq) { return routes->login(rq); }});
   s.routes.push_back({"GET", prefix + "/profile",

@@ -32,8 +32,7 @@ std::optional<User> fetch_user(soci::session& s, const char* sql, const auto& ke
   std::string phone;
   std::string birth;
   s << sql, soci::into(u.id), soci::into(u.name), soci::into(u.email), soci::into(phone, phone_ind),
-      soci::into(birth, birth_ind), soci::into(u.role), soci::into(u.password_hash),
-      soci::use(key);
+      soci::into(birth, birth_ind), soci::into(u.role), soci::into(u.password_hash), soci::use(key);
   if (!s.got_data()) return std::nullopt;
   if (phone_ind == soci::i_ok) u.phone = phone;
   if (birth_ind == soci::i_ok) u.birth_date = birth.substr(0, 10);
@@ -64,7 +63,8 @@ Result<std::optional<User>> AuthStore::find_by_email(const std::string& email) {
 }
 
 Result<std::optional<User>> AuthStore::find_by_id(long long id) {
-  return db_.run("auth.find_by_id", [&](soci::session& s) { return fetch_user(s, kSelectById, id); });
+  return db_.run("auth.find_by_id",
+                 [&](soci::session& s) { return fetch_user(s, kSelectById, id); });
 }
 
 Result<bool> AuthStore::update_profile(long long id, const ProfileUpdate& update) {
@@ -98,8 +98,8 @@ Result<bool> AuthStore::upsert_admin(const std::string& email, const std::string
     const std::string role = "ADMIN";
     const std::string phone = "010-0000-0000";
     const std::string birth = "1990-01-01";
-    s << kInsertUser, soci::use(name), soci::use(email), soci::use(password_hash),
-        soci::use(phone), soci::use(birth), soci::use(role);
+    s << kInsertUser, soci::use(name), soci::use(email), soci::use(password_hash), soci::use(phone),
+        soci::use(birth), soci::use(role);
     return true;
   });
 }

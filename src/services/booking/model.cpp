@@ -209,9 +209,10 @@ Error schedule_unavailable() {
 Error price_changed(long long unit_price, long long total_price) {
   Error e{409, "price_changed", "항공권 가격이 변경되었습니다. 다시 확인해주세요.",
           "The price has changed; please review it.", ""};
-  e.details_json = nlohmann::json{{"current_unit_price", unit_price},
-                                  {"current_total_price", total_price}}
-                       .dump();
+  e.details_json = nlohmann::json{
+      {"current_unit_price", unit_price},
+      {"current_total_price",
+       total_price}}.dump();
   return e;
 }
 Error idempotency_conflict() {

@@ -13,7 +13,7 @@ namespace cj::booking {
 struct PassengerIn {
   std::string name;
   std::optional<std::string> name_en;
-  std::string birth;  // YYYY-MM-DD
+  std::string birth;   // YYYY-MM-DD
   std::string gender;  // M | F
 };
 

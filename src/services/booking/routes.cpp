@@ -27,9 +27,8 @@ std::optional<long long> positive_id(const std::string& text) {
 Result<std::optional<std::string>> idempotency_key(const Request& rq) {
   auto key = rq.header("idempotency-key");
   if (!key) return std::optional<std::string>{};
-  const bool printable = std::all_of(key->begin(), key->end(), [](char c) {
-    return c > 32 && c < 127;
-  });
+  const bool printable =
+      std::all_of(key->begin(), key->end(), [](char c) { return c > 32 && c < 127; });
   if (key->empty() || key->size() > kMaxIdempotencyKey || !printable) {
     return errors::invalid_field("Idempotency-Key", "1~100자의 출력 가능한 ASCII 문자여야 합니다.",
                                  "must be 1 to 100 printable ASCII characters");
@@ -46,7 +45,8 @@ Result<Page> page_of(const Request& rq) {
     if (!v) return fallback;
     auto n = positive_id(*v);
     if (!n || *n > max) {
-      return errors::invalid_field(name, "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
+      return errors::invalid_field(name,
+                                   "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
                                    "must be an integer from 1 to " + std::to_string(max));
     }
     return static_cast<int>(*n);
@@ -102,8 +102,8 @@ class BookingRoutes {
     const std::string number = rq.param("booking_number");
     auto out = store_.cancel(who.user_id, number);
     if (!out) return http::error_response(rq, out.error());
-    app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival, out->touched.date,
-                      out->refunds_queued);
+    app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival,
+                      out->touched.date, out->refunds_queued);
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
     return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},

@@ -202,9 +202,8 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
       created.booking_number = new_booking_number();
       try {
         s << kInsertBooking, soci::use(created.booking_number), soci::use(user_id),
-            soci::use(in.schedule_id), soci::use(seat_value, seat_ind),
-            soci::use(in.total_amount), soci::use(in.contact_email), soci::use(in.contact_phone),
-            soci::use(in.payment_method);
+            soci::use(in.schedule_id), soci::use(seat_value, seat_ind), soci::use(in.total_amount),
+            soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method);
         break;
       } catch (const soci::soci_error& e) {
         // A booking-number collision (36^8 space): draw again.
@@ -215,8 +214,7 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
 
     for (const auto& seat : in.seats) {
       try {
-        s << kInsertSeat, soci::use(in.schedule_id), soci::use(seat),
-            soci::use(created.booking_id);
+        s << kInsertSeat, soci::use(in.schedule_id), soci::use(seat), soci::use(created.booking_id);
       } catch (const soci::soci_error& e) {
         if (db::is_unique_violation(e)) return seat_taken(seat);
         throw;
@@ -283,9 +281,8 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     std::string status;
     long long price = 0;
     long long available = 0;
-    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
-        soci::into(date), soci::into(status), soci::into(price), soci::into(available),
-        soci::use(schedule_id);
+    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id), soci::into(date),
+        soci::into(status), soci::into(price), soci::into(available), soci::use(schedule_id);
     long long still_confirmed = 0;
     s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(still_confirmed),
         soci::use(out.booking_id);
@@ -367,10 +364,10 @@ Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, P
     PassengerOut p;
     std::string name_en, birth, gender, seat;
     soci::indicator name_en_i, birth_i, gender_i, seat_i;
-    soci::statement st = (s.prepare << kListPassengers, soci::into(p.booking_id),
-                          soci::into(p.name_kor), soci::into(name_en, name_en_i),
-                          soci::into(birth, birth_i), soci::into(gender, gender_i),
-                          soci::into(seat, seat_i), soci::use(user_id));
+    soci::statement st =
+        (s.prepare << kListPassengers, soci::into(p.booking_id), soci::into(p.name_kor),
+         soci::into(name_en, name_en_i), soci::into(birth, birth_i), soci::into(gender, gender_i),
+         soci::into(seat, seat_i), soci::use(user_id));
     st.execute();
     while (st.fetch()) {
       auto it = index.find(p.booking_id);

@@ -53,7 +53,9 @@ void CatalogCache::invalidate_search(const std::string& departure, const std::st
   invalidate_featured();
 }
 
-void CatalogCache::invalidate_featured() { cache_->invalidate(kFeaturedGroup); }
+void CatalogCache::invalidate_featured() {
+  cache_->invalidate(kFeaturedGroup);
+}
 
 std::string CatalogCache::seats_group(long long schedule_id) {
   return "seats:" + std::to_string(schedule_id);

@@ -61,14 +61,14 @@ class FlightRoutes {
   }
 
   Response airports(const Request& rq) {
-    auto body = reference_.get_or_load(CatalogCache::kAirportsGroup, "all",
-                                   [&]() -> Result<std::string> {
-                                     auto list = store_.airports();
-                                     if (!list) return list.error();
-                                     nlohmann::json arr = nlohmann::json::array();
-                                     for (const auto& a : *list) arr.push_back(airport_json(a));
-                                     return nlohmann::json{{"airports", std::move(arr)}}.dump();
-                                   });
+    auto body =
+        reference_.get_or_load(CatalogCache::kAirportsGroup, "all", [&]() -> Result<std::string> {
+          auto list = store_.airports();
+          if (!list) return list.error();
+          nlohmann::json arr = nlohmann::json::array();
+          for (const auto& a : *list) arr.push_back(airport_json(a));
+          return nlohmann::json{{"airports", std::move(arr)}}.dump();
+        });
     if (!body) return http::error_response(rq, body.error());
     return cached_body(std::move(*body));
   }
@@ -76,7 +76,8 @@ class FlightRoutes {
   // Featured and promotions list the same selection in two shapes; the key includes today's
   // date because "future" moves at midnight.
   std::optional<Response> discounted_fast(const char* shape) {
-    auto hit = cache_.peek(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + validate::today());
+    auto hit =
+        cache_.peek(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + validate::today());
     if (!hit) return std::nullopt;
     return cached_body(std::move(*hit));
   }
@@ -84,14 +85,14 @@ class FlightRoutes {
   Response discounted(const Request& rq, bool promotions) {
     const std::string today = validate::today();
     const char* shape = promotions ? "promotions" : "featured";
-    auto body = cache_.get_or_load(
-        CatalogCache::kFeaturedGroup, std::string(shape) + ":" + today,
-        [&]() -> Result<std::string> {
-          auto rows = store_.discounted(today, kFeaturedLimit);
-          if (!rows) return rows.error();
-          return promotions ? rows_body("promotions", *rows, promotion_row_json)
-                            : rows_body("flights", *rows, featured_row_json);
-        });
+    auto body = cache_.get_or_load(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + today,
+                                   [&]() -> Result<std::string> {
+                                     auto rows = store_.discounted(today, kFeaturedLimit);
+                                     if (!rows) return rows.error();
+                                     return promotions
+                                                ? rows_body("promotions", *rows, promotion_row_json)
+                                                : rows_body("flights", *rows, featured_row_json);
+                                   });
     if (!body) return http::error_response(rq, body.error());
     return cached_body(std::move(*body));
   }
@@ -113,9 +114,8 @@ http::Service make_service(App& app) {
   auto r = std::make_shared<FlightRoutes>(app);
   const std::string prefix = "/api/flights";
   http::Service s{"flight", app.config.ports.flight, {}};
-  s.routes.push_back({"GET", prefix + "/search",
-                      [r](const Request& rq) { return r->search(rq); }, true,
-                      [r](const Request& rq) { return r->search_fast(rq); }});
+  s.routes.push_back({"GET", prefix + "/search", [r](const Request& rq) { return r->search(rq); },
+                      true, [r](const Request& rq) { return r->search_fast(rq); }});
   s.routes.push_back({"GET", prefix + "/airports",
                       [r](const Request& rq) { return r->airports(rq); }, true,
                       [r](const Request& rq) { return r->airports_fast(rq); }});

@@ -10,12 +10,12 @@ namespace {
   "SELECT fs.schedule_id, f.flight_id, f.airline, f.departure_airport, f.arrival_airport, "      \
   "f.departure_time, f.arrival_time, f.duration, f.aircraft, fs.current_price, "                 \
   "fs.available_seats, fs.flight_date, da.airport_name, aa.airport_name, d.discount_percentage " \
-  "FROM flight_schedules fs "                                                                     \
-  "JOIN flights f ON f.flight_id = fs.flight_id "                                                 \
-  "JOIN airports da ON da.airport_code = f.departure_airport "                                    \
-  "JOIN airports aa ON aa.airport_code = f.arrival_airport "                                      \
+  "FROM flight_schedules fs "                                                                    \
+  "JOIN flights f ON f.flight_id = fs.flight_id "                                                \
+  "JOIN airports da ON da.airport_code = f.departure_airport "                                   \
+  "JOIN airports aa ON aa.airport_code = f.arrival_airport "                                     \
   "LEFT JOIN (SELECT schedule_id, MAX(discount_percentage) AS discount_percentage "              \
-  "FROM flight_discounts WHERE status = 'ACTIVE' GROUP BY schedule_id) d "                        \
+  "FROM flight_discounts WHERE status = 'ACTIVE' GROUP BY schedule_id) d "                       \
   "ON d.schedule_id = fs.schedule_id "
 
 constexpr const char* kSearch = CJ_SCHEDULE_SELECT

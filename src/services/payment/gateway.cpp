@@ -18,14 +18,16 @@ constexpr std::chrono::milliseconds kBackoff[] = {std::chrono::milliseconds(100)
                                                   std::chrono::milliseconds(300)};
 
 Error unreachable(const std::string& why) {
-  return {503, "gateway_unreachable", "결제 게이트웨이에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
+  return {503, "gateway_unreachable",
+          "결제 게이트웨이에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
           "Payment gateway unavailable: " + why};
 }
 
 class BootpayGateway final : public PaymentGateway {
  public:
   BootpayGateway(std::string base_url, std::string application_id, std::string private_key)
-      : base_(std::move(base_url)), app_id_(std::move(application_id)),
+      : base_(std::move(base_url)),
+        app_id_(std::move(application_id)),
         private_key_(std::move(private_key)) {
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
@@ -34,13 +36,15 @@ class BootpayGateway final : public PaymentGateway {
     auto r = call("GET", "/v2/receipt/" + receipt_id, "");
     if (!r) return r.error();
     if (r->status == 404) return Receipt{receipt_id, "", 0, false};
-    if (r->status / 100 != 2) return unreachable("receipt lookup answered " + std::to_string(r->status));
+    if (r->status / 100 != 2)
+      return unreachable("receipt lookup answered " + std::to_string(r->status));
     auto j = nlohmann::json::parse(r->body, nullptr, false);
     if (!j.is_object()) return unreachable("receipt lookup answered malformed JSON");
     Receipt out;
     out.receipt_id = j.value("receipt_id", receipt_id);
     out.order_id = j.value("order_id", "");
-    if (auto p = j.find("price"); p != j.end() && p->is_number_integer()) out.price = p->get<long long>();
+    if (auto p = j.find("price"); p != j.end() && p->is_number_integer())
+      out.price = p->get<long long>();
     // Bootpay: status 1 = payment completed.
     if (auto s = j.find("status"); s != j.end() && s->is_number_integer()) {
       out.completed = s->get<int>() == 1;
@@ -48,12 +52,14 @@ class BootpayGateway final : public PaymentGateway {
     return out;
   }
 
-  Status cancel(const std::string& receipt_id, long long price, const std::string& reason) override {
-    const std::string body = nlohmann::json{{"receipt_id", receipt_id},
-                                            {"cancel_price", price},
-                                            {"cancel_username", "CloudJet"},
-                                            {"cancel_message", reason}}
-                                 .dump();
+  Status cancel(const std::string& receipt_id, long long price,
+                const std::string& reason) override {
+    const std::string body = nlohmann::json{
+        {"receipt_id", receipt_id},
+        {"cancel_price", price},
+        {"cancel_username", "CloudJet"},
+        {"cancel_message",
+         reason}}.dump();
     auto r = call("POST", "/v2/cancel", body);
     if (!r) return r.error();
     if (r->status / 100 != 2) return unreachable("cancel answered " + std::to_string(r->status));
@@ -110,7 +116,8 @@ class BootpayGateway final : public PaymentGateway {
     rq.body = nlohmann::json{{"application_id", app_id_}, {"private_key", private_key_}}.dump();
     auto r = net::send(rq);
     if (!r) return r.error();
-    if (r->status / 100 != 2) return unreachable("token request answered " + std::to_string(r->status));
+    if (r->status / 100 != 2)
+      return unreachable("token request answered " + std::to_string(r->status));
     auto j = nlohmann::json::parse(r->body, nullptr, false);
     if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
       return unreachable("token response has no access_token");

@@ -58,7 +58,8 @@ Result<PaymentInit> parse_init(const nlohmann::json& body) {
   p.amount = amount->get<long long>();
   if (auto s = body.find("scheduleId"); s != body.end() && !s->is_null()) {
     if (!s->is_number_integer() || s->get<long long>() <= 0) {
-      return errors::invalid_field("scheduleId", "양의 정수여야 합니다.", "must be a positive integer");
+      return errors::invalid_field("scheduleId", "양의 정수여야 합니다.",
+                                   "must be a positive integer");
     }
     p.schedule_id = s->get<long long>();
   }
@@ -77,7 +78,8 @@ Result<PaymentInit> parse_init(const nlohmann::json& body) {
   if (*name) {
     std::string v = validate::trim(**name);
     if (v.empty() || validate::utf8_length(v).value_or(999) > 100) {
-      return errors::invalid_field("orderName", "1~100자여야 합니다.", "must be 1 to 100 characters");
+      return errors::invalid_field("orderName", "1~100자여야 합니다.",
+                                   "must be 1 to 100 characters");
     }
     p.order_name = v;
   }
@@ -86,7 +88,8 @@ Result<PaymentInit> parse_init(const nlohmann::json& body) {
   if (*method) {
     p.method = upper(**method);
     if (p.method != "CARD" && p.method != "KAKAO") {
-      return errors::invalid_field("method", "CARD 또는 KAKAO여야 합니다.", "must be CARD or KAKAO");
+      return errors::invalid_field("method", "CARD 또는 KAKAO여야 합니다.",
+                                   "must be CARD or KAKAO");
     }
   }
   auto provider = validate::optional_string(body, "provider");
@@ -127,19 +130,22 @@ Result<WebhookEvent> parse_webhook(const nlohmann::json& fields) {
     if (auto n = integer_of(*s); n && *n == 1) paid_status = true;  // Bootpay: 1 = completed
     if (s->is_string()) {
       const auto v = upper(s->get<std::string>());
-      paid_status = paid_status || v == "PAID" || v == "COMPLETE" || v == "COMPLETED" ||
-                    v == "SUCCESS";
+      paid_status =
+          paid_status || v == "PAID" || v == "COMPLETE" || v == "COMPLETED" || v == "SUCCESS";
     }
   }
   if (auto s = fields.find("status_en"); s != fields.end() && s->is_string()) {
     const auto v = upper(s->get<std::string>());
-    paid_status = paid_status || v == "PAID" || v == "COMPLETE" || v == "COMPLETED" || v == "SUCCESS";
+    paid_status =
+        paid_status || v == "PAID" || v == "COMPLETE" || v == "COMPLETED" || v == "SUCCESS";
   }
   e.paid = paid_status && e.receipt_id.has_value();
   return e;
 }
 
-Error amount_required() { return {400, "missing_field", "amount는 필수입니다.", "amount is required."}; }
+Error amount_required() {
+  return {400, "missing_field", "amount는 필수입니다.", "amount is required."};
+}
 Error order_exists() {
   return {409, "order_exists", "이미 사용된 주문번호입니다.", "This orderId is already used."};
 }
@@ -168,7 +174,8 @@ Error gateway_mismatch() {
           "The gateway's receipt does not match this payment."};
 }
 Error attach_fields_required() {
-  return {400, "missing_field", "orderId, bookingId는 필수입니다.", "orderId and bookingId are required."};
+  return {400, "missing_field", "orderId, bookingId는 필수입니다.",
+          "orderId and bookingId are required."};
 }
 
 }  // namespace cj::payment

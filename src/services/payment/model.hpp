@@ -16,7 +16,7 @@ struct PaymentInit {
   std::optional<long long> schedule_id;
   std::optional<std::string> order_id;
   std::string order_name = "CloudJet 항공권 결제";
-  std::string method = "CARD";      // CARD | KAKAO
+  std::string method = "CARD";       // CARD | KAKAO
   std::string provider = "NICEPAY";  // NICEPAY | KAKAO
 };
 

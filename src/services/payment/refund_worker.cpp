@@ -25,7 +25,9 @@ long long now_unix() {
 RefundWorker::RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway)
     : db_(db), gateway_(std::move(gateway)) {}
 
-RefundWorker::~RefundWorker() { stop(); }
+RefundWorker::~RefundWorker() {
+  stop();
+}
 
 void RefundWorker::start() {
   if (!gateway_ || thread_.joinable()) return;
@@ -78,9 +80,10 @@ int RefundWorker::process_due() {
     const long long backoff =
         std::min<long long>(kMaxBackoffSeconds, 1LL << std::min(item.attempts + 1, 16));
     (void)store.refund_failed(item.outbox_id, now_unix() + backoff, st.error().message_en);
-    log::warn("refund failed, will retry",
-              {{"payment_id", item.payment_id}, {"attempt", item.attempts + 1},
-               {"retry_in_s", backoff}, {"error", st.error().message_en}});
+    log::warn("refund failed, will retry", {{"payment_id", item.payment_id},
+                                            {"attempt", item.attempts + 1},
+                                            {"retry_in_s", backoff},
+                                            {"error", st.error().message_en}});
   }
   return sent;
 }

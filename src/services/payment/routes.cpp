@@ -14,7 +14,9 @@ namespace {
 using http::Request;
 using http::Response;
 
-std::string lower(std::string s) { return validate::lowercase_ascii(std::move(s)); }
+std::string lower(std::string s) {
+  return validate::lowercase_ascii(std::move(s));
+}
 
 // The webhook body as one JSON object, whether it came as JSON or as a form.
 Result<nlohmann::json> webhook_fields(const Request& rq) {
@@ -83,8 +85,9 @@ class PaymentRoutes {
       auto t = store_.mark_failed(event->order_id, raw);
       if (!t) return http::error_response(rq, t.error());
       if (*t == Transition::NoChange) {
-        log::info("late or repeated failure event ignored",
-                  {{"request_id", rq.request_id}, {"payment_id", p.payment_id}, {"status", p.status}});
+        log::info(
+            "late or repeated failure event ignored",
+            {{"request_id", rq.request_id}, {"payment_id", p.payment_id}, {"status", p.status}});
       }
       return http::json_response(200, ok);
     }
@@ -97,8 +100,10 @@ class PaymentRoutes {
     }
     if (!event->price || *event->price != p.amount) {
       log::error("ALERT webhook amount mismatch",
-                 {{"request_id", rq.request_id}, {"payment_id", p.payment_id},
-                  {"expected", p.amount}, {"received", event->price ? *event->price : -1}});
+                 {{"request_id", rq.request_id},
+                  {"payment_id", p.payment_id},
+                  {"expected", p.amount},
+                  {"received", event->price ? *event->price : -1}});
       return http::error_response(rq, amount_mismatch());
     }
     if (app_.gateway) {
@@ -132,12 +137,13 @@ class PaymentRoutes {
           rq, errors::invalid_field("orderId", "문자열이어야 합니다.", "must be a string"));
     }
     if (!booking->is_number_integer() || booking->get<long long>() <= 0) {
-      return http::error_response(
-          rq, errors::invalid_field("bookingId", "양의 정수여야 합니다.", "must be a positive integer"));
+      return http::error_response(rq, errors::invalid_field("bookingId", "양의 정수여야 합니다.",
+                                                            "must be a positive integer"));
     }
     auto st = store_.attach(who.user_id, order->get<std::string>(), booking->get<long long>());
     if (!st) return http::error_response(rq, st.error());
-    return http::json_response(200, {{"success", true}, {"message", "예약과 결제가 연결되었습니다."}});
+    return http::json_response(200,
+                               {{"success", true}, {"message", "예약과 결제가 연결되었습니다."}});
   }
 
  private:
@@ -152,15 +158,14 @@ http::Service make_service(App& app) {
   const std::string& secret = app.config.secret_key;
   const std::string p = "/api/payments";
   http::Service s{"payment", app.config.ports.payment, {}};
-  s.routes.push_back({"POST", p + "/init",
-                      http::authed(secret, [r](const Request& rq, const auto& who) {
-                        return r->init(rq, who);
-                      })});
+  s.routes.push_back(
+      {"POST", p + "/init",
+       http::authed(secret, [r](const Request& rq, const auto& who) { return r->init(rq, who); })});
   s.routes.push_back({"POST", p + "/webhook", [r](const Request& rq) { return r->webhook(rq); }});
-  s.routes.push_back({"POST", p + "/attach-booking",
-                      http::authed(secret, [r](const Request& rq, const auto& who) {
-                        return r->attach(rq, who);
-                      })});
+  s.routes.push_back(
+      {"POST", p + "/attach-booking", http::authed(secret, [r](const Request& rq, const auto& who) {
+         return r->attach(rq, who);
+       })});
   s.routes.push_back(http::health_route(p, "payment", app.config.ports.payment));
   return s;
 }

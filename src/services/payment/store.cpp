@@ -167,9 +167,9 @@ int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long bookin
     long long id = 0, amount = 0;
     std::string receipt;
     soci::indicator receipt_i;
-    soci::statement st = (s.prepare << kPaidOfBooking, soci::into(id),
-                          soci::into(receipt, receipt_i), soci::into(amount),
-                          soci::use(booking_id));
+    soci::statement st =
+        (s.prepare << kPaidOfBooking, soci::into(id), soci::into(receipt, receipt_i),
+         soci::into(amount), soci::use(booking_id));
     st.execute();
     while (st.fetch()) paid.push_back({id, receipt_i == soci::i_ok ? receipt : "", amount});
   }
@@ -183,34 +183,34 @@ int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long bookin
 
 Result<std::vector<OutboxItem>> PaymentStore::claim_due_refunds(long long now_unix, int limit,
                                                                 int lease_seconds) {
-  return db_.transaction("payment.claim_refunds",
-                         [&](soci::session& s) -> Result<std::vector<OutboxItem>> {
-    std::vector<OutboxItem> due;
-    {
-      OutboxItem it;
-      std::string receipt;
-      soci::indicator receipt_i;
-      soci::statement st = (s.prepare << kDueRefunds, soci::into(it.outbox_id),
-                            soci::into(it.payment_id), soci::into(receipt, receipt_i),
-                            soci::into(it.cancel_price), soci::into(it.reason),
-                            soci::into(it.attempts), soci::use(now_unix), soci::use(limit));
-      st.execute();
-      while (st.fetch()) {
-        it.receipt_id = receipt_i == soci::i_ok ? receipt : "";
-        due.push_back(it);
-      }
-    }
-    std::vector<OutboxItem> claimed;
-    const long long lease = now_unix + lease_seconds;
-    for (const auto& it : due) {
-      // Only one process wins a row: the update is conditional on it still being due.
-      soci::statement st = (s.prepare << kClaimRefund, soci::use(lease), soci::use(it.outbox_id),
-                            soci::use(now_unix));
-      st.execute(true);
-      if (st.get_affected_rows() == 1) claimed.push_back(it);
-    }
-    return claimed;
-  });
+  return db_.transaction(
+      "payment.claim_refunds", [&](soci::session& s) -> Result<std::vector<OutboxItem>> {
+        std::vector<OutboxItem> due;
+        {
+          OutboxItem it;
+          std::string receipt;
+          soci::indicator receipt_i;
+          soci::statement st =
+              (s.prepare << kDueRefunds, soci::into(it.outbox_id), soci::into(it.payment_id),
+               soci::into(receipt, receipt_i), soci::into(it.cancel_price), soci::into(it.reason),
+               soci::into(it.attempts), soci::use(now_unix), soci::use(limit));
+          st.execute();
+          while (st.fetch()) {
+            it.receipt_id = receipt_i == soci::i_ok ? receipt : "";
+            due.push_back(it);
+          }
+        }
+        std::vector<OutboxItem> claimed;
+        const long long lease = now_unix + lease_seconds;
+        for (const auto& it : due) {
+          // Only one process wins a row: the update is conditional on it still being due.
+          soci::statement st = (s.prepare << kClaimRefund, soci::use(lease),
+                                soci::use(it.outbox_id), soci::use(now_unix));
+          st.execute(true);
+          if (st.get_affected_rows() == 1) claimed.push_back(it);
+        }
+        return claimed;
+      });
 }
 
 Status PaymentStore::refund_sent(long long outbox_id) {
