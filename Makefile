@@ -52,8 +52,11 @@ bench: deps-test build
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp')
 
-lint: build
-	clang-tidy -p $(BUILD_DIR) --quiet $$(git ls-files 'src/*.cpp')
+# clang-tidy needs a compile database without GCC's precompiled header.
+lint:
+	cmake -S . -B build-lint -G Ninja -DCLOUDJET_PCH=OFF -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	cmake --build build-lint --target cloudjet_lib >/dev/null
+	git ls-files 'src/*.cpp' | xargs -P2 -n4 clang-tidy -p build-lint --quiet
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-lint

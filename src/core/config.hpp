@@ -64,7 +64,7 @@ struct Config {
   std::string bind_address = "0.0.0.0";
   int io_threads = 2;
   int worker_threads = 0;  // 0: same as the DB pool size
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   int max_connections = 4096;
   int write_timeout_seconds = 30;
   // Idle keep-alive connections are closed after this; it also bounds a graceful shutdown.

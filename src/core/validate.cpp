@@ -1,6 +1,7 @@
 #include "core/validate.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <regex>
 
@@ -74,6 +75,14 @@ std::string lowercase_ascii(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
+}
+
+std::optional<long long> positive_integer(std::string_view text) {
+  long long v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
+  return v;
 }
 
 std::string trim(std::string_view s) {

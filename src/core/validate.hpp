@@ -19,6 +19,8 @@ bool is_date(std::string_view s);
 // Today's date (UTC) as YYYY-MM-DD.
 std::string today();
 std::string lowercase_ascii(std::string s);
+// A decimal integer > 0 and nothing else ("12", not "012x" or "-3"), e.g. a path id.
+std::optional<long long> positive_integer(std::string_view text);
 std::string trim(std::string_view s);
 
 // JSON field access that answers with the contract's errors.

@@ -1,12 +1,12 @@
 #include "services/admin/routes.hpp"
 
-#include <charconv>
 
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "http/paging.hpp"
 #include "services/admin/store.hpp"
 #include "services/booking/store.hpp"
 
@@ -16,38 +16,7 @@ namespace {
 using http::Request;
 using http::Response;
 
-std::optional<long long> positive_id(const std::string& text) {
-  long long v = 0;
-  const auto* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
-  return v;
-}
 
-Result<booking::Page> page_of(const Request& rq, int default_per_page) {
-  auto page = rq.query_param("page");
-  auto per_page = rq.query_param("per_page");
-  if (!page && !per_page) return booking::Page{};
-  int p = 1;
-  int pp = default_per_page;
-  if (page) {
-    auto v = positive_id(*page);
-    if (!v || *v > 1000000) {
-      return errors::invalid_field("page", "1 이상의 정수여야 합니다.",
-                                   "must be a positive integer");
-    }
-    p = static_cast<int>(*v);
-  }
-  if (per_page) {
-    auto v = positive_id(*per_page);
-    if (!v || *v > 200) {
-      return errors::invalid_field("per_page", "1~200 사이의 정수여야 합니다.",
-                                   "must be an integer from 1 to 200");
-    }
-    pp = static_cast<int>(*v);
-  }
-  return booking::Page{pp, (p - 1) * pp};
-}
 
 class AdminRoutes {
  public:
@@ -165,7 +134,7 @@ class AdminRoutes {
   }
 
   Response delete_discount(const Request& rq, const Actor& who) {
-    auto id = positive_id(rq.param("discount_id"));
+    auto id = validate::positive_integer(rq.param("discount_id"));
     if (!id) return http::error_response(rq, discount_not_found());
     auto r = store_.delete_discount(*id, who);
     if (!r) return http::error_response(rq, r.error());
@@ -174,7 +143,7 @@ class AdminRoutes {
   }
 
   Response bookings(const Request& rq, const Actor&) {
-    auto page = page_of(rq, 20);
+    auto page = http::page_param(rq, 20, 200);
     if (!page) return http::error_response(rq, page.error());
     auto r = store_.list_bookings(*page);
     if (!r) return http::error_response(rq, r.error());
@@ -215,7 +184,7 @@ class AdminRoutes {
   }
 
   Response audit(const Request& rq, const Actor&) {
-    auto page = page_of(rq, 50);
+    auto page = http::page_param(rq, 50, 200);
     if (!page) return http::error_response(rq, page.error());
     auto r = store_.audit_log(*page);
     if (!r) return http::error_response(rq, r.error());

@@ -1,9 +1,10 @@
 #include "services/booking/routes.hpp"
 
-#include <charconv>
 
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/validate.hpp"
+#include "http/paging.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "services/booking/store.hpp"
@@ -16,13 +17,6 @@ using http::Response;
 
 constexpr std::size_t kMaxIdempotencyKey = 100;
 
-std::optional<long long> positive_id(const std::string& text) {
-  long long v = 0;
-  const auto* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
-  return v;
-}
 
 Result<std::optional<std::string>> idempotency_key(const Request& rq) {
   auto key = rq.header("idempotency-key");
@@ -36,27 +30,6 @@ Result<std::optional<std::string>> idempotency_key(const Request& rq) {
   return std::optional<std::string>{*key};
 }
 
-Result<Page> page_of(const Request& rq) {
-  auto page = rq.query_param("page");
-  auto per_page = rq.query_param("per_page");
-  if (!page && !per_page) return Page{};
-  auto parse = [](const std::optional<std::string>& v, int fallback, int max,
-                  const char* name) -> Result<int> {
-    if (!v) return fallback;
-    auto n = positive_id(*v);
-    if (!n || *n > max) {
-      return errors::invalid_field(name,
-                                   "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
-                                   "must be an integer from 1 to " + std::to_string(max));
-    }
-    return static_cast<int>(*n);
-  };
-  auto p = parse(page, 1, 1000000, "page");
-  if (!p) return p.error();
-  auto pp = parse(per_page, 20, 100, "per_page");
-  if (!pp) return pp.error();
-  return Page{*pp, (*p - 1) * *pp};
-}
 
 class BookingRoutes {
  public:
@@ -89,7 +62,7 @@ class BookingRoutes {
   }
 
   Response list(const Request& rq, const security::Claims& who) {
-    auto page = page_of(rq);
+    auto page = http::page_param(rq, 20, 100);
     if (!page) return http::error_response(rq, page.error());
     auto rows = store_.list_for_user(who.user_id, *page);
     if (!rows) return http::error_response(rq, rows.error());
@@ -114,7 +87,7 @@ class BookingRoutes {
   // Cached per schedule like flight search; every booking and cancel of the schedule
   // invalidates it after commit.
   std::optional<Response> occupied_fast(const Request& rq) {
-    auto id = positive_id(rq.param("schedule_id"));
+    auto id = validate::positive_integer(rq.param("schedule_id"));
     if (!id) return std::nullopt;
     auto hit = app_.catalog_cache->peek(flight::CatalogCache::seats_group(*id), "occupied");
     if (!hit) return std::nullopt;
@@ -124,7 +97,7 @@ class BookingRoutes {
   }
 
   Response occupied(const Request& rq) {
-    auto id = positive_id(rq.param("schedule_id"));
+    auto id = validate::positive_integer(rq.param("schedule_id"));
     if (!id) return http::error_response(rq, errors::not_found());
     auto body = app_.catalog_cache->get_or_load(
         flight::CatalogCache::seats_group(*id), "occupied", [&]() -> Result<std::string> {
@@ -139,7 +112,7 @@ class BookingRoutes {
   }
 
   Response seat_map(const Request& rq) {
-    auto id = positive_id(rq.param("schedule_id"));
+    auto id = validate::positive_integer(rq.param("schedule_id"));
     if (!id) return http::error_response(rq, errors::not_found());
     auto map = store_.seat_map(*id);
     if (!map) return http::error_response(rq, map.error());

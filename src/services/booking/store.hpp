@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/db.hpp"
+#include "http/paging.hpp"
 #include "services/booking/model.hpp"
 
 namespace cj::booking {
@@ -40,10 +41,7 @@ struct SeatMapOut {
   long long available_seats = 0;
 };
 
-struct Page {
-  int limit = 0;  // 0: no paging (capped by kMaxListed)
-  int offset = 0;
-};
+using Page = http::Page;  // limit 0: no paging (capped by kMaxListed)
 constexpr int kMaxListed = 500;
 
 class BookingStore {
