@@ -31,7 +31,9 @@ Result<HttpResponse> send(const HttpRequest& request) {
   HttpResponse out;
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& [k, v] : request.headers) {
-    const std::string line = k + ": " + v;
+    std::string line = k;
+    line += ": ";
+    line += v;
     headers.reset(curl_slist_append(headers.release(), line.c_str()));
   }
   CURL* c = curl.get();

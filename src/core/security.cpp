@@ -23,7 +23,7 @@ namespace {
 // more per login: these keep one verification at ~20-30 ms on a 2-core box, so the login endpoint
 // stays usable under load instead of becoming a CPU/memory DoS vector of its own.
 constexpr unsigned long long kArgon2OpsLimit = 2;
-constexpr std::size_t kArgon2MemLimit = 19u * 1024u * 1024u;  // bytes
+constexpr std::size_t kArgon2MemLimit = std::size_t{19} * 1024 * 1024;  // bytes
 
 constexpr std::string_view kArgon2idPrefix = "$argon2id$";
 

@@ -455,6 +455,7 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
   // The guard must exist before the threads start, or io.run() may find no work and return.
   auto work_guard = asio::make_work_guard(io);
   std::vector<std::thread> io_threads;
+  io_threads.reserve(static_cast<std::size_t>(config.io_threads));
   for (int i = 0; i < config.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
 
   auto stop_io = [&] {
