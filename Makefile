@@ -40,10 +40,13 @@ unit-test-asan: build-asan
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure --timeout 300
 
 # Black-box tests: the real binary over HTTP, on SQLite and on a real MariaDB + redis-server that
-# the harness starts on loopback with throw-away data dirs. The sanitizer binary runs the SQLite
-# half too (CLOUDJET_ASAN_BIN), so memory errors on real request paths fail the build.
+# the harness starts on loopback with throw-away data dirs. Then the ASan/UBSan binary runs the
+# SQLite half too, so memory errors and leaks on real request paths fail the build.
 integration-test: build build-asan
-	CLOUDJET_BIN=$(CURDIR)/$(BUILD_DIR)/cloudjet CLOUDJET_ASAN_BIN=$(CURDIR)/$(ASAN_DIR)/cloudjet \
+	CLOUDJET_BIN=$(CURDIR)/$(BUILD_DIR)/cloudjet \
+	  $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
+	CLOUDJET_BIN=$(CURDIR)/$(ASAN_DIR)/cloudjet CLOUDJET_TEST_BACKENDS=sqlite \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: deps-test build
