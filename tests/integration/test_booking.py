@@ -1261,3 +1261,32 @@ def test_sigkill_during_booking_load_leaves_only_whole_bookings(make_server, bac
     free = next(s for s in ALL_SEATS[::-1] if s not in seat_rows(srv, sched.sid))
     out = create_booking(srv, users[0], sched, n=1, seats=[free])
     assert booking_row(srv, out["booking_id"])["status"] == "CONFIRMED"
+
+
+# ============================================================================================
+# replicas sharing MariaDB and Redis: a write on one is never served stale by the other
+
+
+def test_booking_on_one_replica_is_seen_at_once_through_the_other_replicas_redis_cache(
+        make_server, mariadb, redis_server):
+    if not redis_server.running:
+        redis_server.start()
+    redis_server.command("FLUSHALL")
+    a = make_server("mariadb", redis=redis_server, extra_env=MODULE_SERVER_ENV)
+    b = make_server("mariadb", redis=redis_server, db_name=a.db_name,
+                    extra_env={**MODULE_SERVER_ENV, "SECRET_KEY": a.secret_key})
+    user = a.make_user()
+    sched = fresh_schedule(a)
+    # B caches the search result and the occupied seats...
+    assert search_row(b, sched)["available_seats"] == sched.available
+    assert occupied(b, sched.sid) == []
+    assert search_row(b, sched)["available_seats"] == sched.available  # now served from Redis
+    # ...A books; B's very next answers show it (the version bump in Redis reached B).
+    won = assert_created(book(a, user, booking_body(a, sched, n=2, seats=["7A", "7B"])))
+    assert search_row(b, sched)["available_seats"] == sched.available - 2
+    assert occupied(b, sched.sid) == ["7A", "7B"]
+    # and a cancel through B is seen through A at once.
+    number = won["booking_number"]
+    assert_json(b.post(f"{BOOKINGS}/{number}/cancel", headers=user.auth), 200)
+    assert search_row(a, sched)["available_seats"] == sched.available
+    assert occupied(a, sched.sid) == []
