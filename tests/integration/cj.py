@@ -106,6 +106,40 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
         time.sleep(interval)
 
 
+# ---------------------------------------------------------------------------------------------
+# dates, times and prices as the tests compute them
+
+
+def today() -> _dt.date:
+    """Today in UTC (the server's calendar)."""
+    return _dt.datetime.now(_dt.timezone.utc).date()
+
+
+def day(offset: int) -> str:
+    """Today (UTC) + offset days as YYYY-MM-DD."""
+    return (today() + _dt.timedelta(days=offset)).isoformat()
+
+
+def hms(value) -> str:
+    """TIME columns come back as timedelta from MariaDB and as text from SQLite."""
+    if isinstance(value, _dt.timedelta):
+        secs = int(value.total_seconds())
+        return f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+    return str(value)
+
+
+def ts_text(value) -> str:
+    """DATETIME columns come back as datetime from MariaDB and as text from SQLite."""
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    return str(value).replace(" ", "T")[:19]
+
+
+def discounted(price: int, pct: int | None) -> int:
+    """The price after a percentage discount, rounded half up in integers (as the server does)."""
+    return price if pct is None else (price * (100 - pct) + 50) // 100
+
+
 def as_date_text(value: Any) -> str:
     """DATE columns come back as datetime.date from MariaDB and as text from SQLite."""
     if isinstance(value, (_dt.date, _dt.datetime)):

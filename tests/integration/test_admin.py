@@ -22,6 +22,7 @@ import pytest
 import requests
 
 import cj
+from cj import today, day, hms, ts_text, discounted
 from cj import assert_error, assert_json
 
 ADMIN = "/api/admin"
@@ -99,34 +100,6 @@ GUARDED_IDS = [f"{m} {p.removeprefix(ADMIN)}" for m, p, _ in GUARDED]
 
 # ============================================================================================
 # helpers
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
-
-
-def day(offset: int) -> str:
-    """Today (UTC) + offset days as YYYY-MM-DD."""
-    return (today() + dt.timedelta(days=offset)).isoformat()
-
-
-def hms(value) -> str:
-    """TIME columns come back as timedelta from MariaDB and as text from SQLite."""
-    if isinstance(value, dt.timedelta):
-        secs = int(value.total_seconds())
-        return f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
-    return str(value)
-
-
-def ts_text(value) -> str:
-    """DATETIME columns come back as datetime from MariaDB and as text from SQLite."""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    return str(value).replace(" ", "T")[:19]
-
-
-def discounted(price: int, pct: int | None) -> int:
-    return price if pct is None else (price * (100 - pct) + 50) // 100
 
 
 def new_fid() -> str:

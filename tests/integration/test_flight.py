@@ -19,6 +19,7 @@ import pytest
 import requests
 
 import cj
+from cj import today, day, hms, discounted
 from cj import assert_error, assert_json
 
 SEARCH = "/api/flights/search"
@@ -71,27 +72,6 @@ for _fid, (_dep, _arr, *_rest) in DEMO_FLIGHTS.items():
 
 # ============================================================================================
 # helpers
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
-
-
-def day(offset: int) -> str:
-    """Today (UTC) + offset days as YYYY-MM-DD."""
-    return (today() + dt.timedelta(days=offset)).isoformat()
-
-
-def hms(value) -> str:
-    """TIME columns come back as timedelta from MariaDB and as text from SQLite."""
-    if isinstance(value, dt.timedelta):
-        secs = int(value.total_seconds())
-        return f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
-    return str(value)
-
-
-def discounted(price: int, pct: int | None) -> int:
-    return price if pct is None else (price * (100 - pct) + 50) // 100
 
 
 def search(server, dep: str, arr: str, date: str, **kw) -> requests.Response:

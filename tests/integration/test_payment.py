@@ -29,6 +29,7 @@ import pytest
 import requests
 
 import cj
+from cj import ts_text
 from cj import assert_error, assert_json
 from fake_bootpay import APPLICATION_ID, PRIVATE_KEY, FakeBootpay, bootpay, bootpay_module  # noqa: F401
 
@@ -117,12 +118,6 @@ def backdate(srv, order_id: str) -> dict:
     """Moves the payment's updated_at to a fixed past time; returns the row as it now is."""
     srv.db_query("UPDATE payments SET updated_at = ? WHERE order_id = ?", (BACKDATED, order_id))
     return payment_row(srv, order_id)
-
-
-def ts_text(value) -> str:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value).replace("T", " ")[:19]
 
 
 def raw_payload(row: dict):
