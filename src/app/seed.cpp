@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/security.hpp"
+#include "core/validate.hpp"
 #include "services/auth/store.hpp"
 #include "services/flight/rules.hpp"
 
@@ -50,16 +52,6 @@ constexpr DemoFlight kFlights[] = {
 };
 constexpr int kDemoDays = 30;
 constexpr int kTotalSeats = 180;
-
-std::string date_plus_days(int days) {
-  const auto d = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) +
-                 std::chrono::days(days);
-  const std::chrono::year_month_day ymd{d};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
 
 // Uniform in [lo, hi] from the CSPRNG (demo data only; no need for anything fancier).
 int uniform(int lo, int hi) {
@@ -113,10 +105,11 @@ Result<int> seed_demo(db::Db& db) {
           soci::use(arr), soci::use(dur), soci::use(ac), soci::use(price), soci::use(seats);
     }
     int created = 0;
+    const std::string today = validate::today();
     for (const auto& f : kFlights) {
       const std::string id = f.id;
       for (int day = 0; day < kDemoDays; ++day) {
-        const std::string date = date_plus_days(day);
+        const std::string date = clock::add_days(today, day);
         // base × U(0.8, 1.2), rounded to 100 won.
         const int price = static_cast<int>(
             std::lround(f.base_price * (uniform(800, 1200) / 1000.0) / 100.0) * 100);

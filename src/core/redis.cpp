@@ -118,7 +118,7 @@ class PooledClient final : public Client, public std::enable_shared_from_this<Po
 
   ContextPtr connect() {
     const timeval tv{config_.timeout_ms / 1000,
-                    static_cast<suseconds_t>(config_.timeout_ms % 1000) * 1000};
+                     static_cast<suseconds_t>(config_.timeout_ms % 1000) * 1000};
     ContextPtr c(redisConnectWithTimeout(config_.host.c_str(), config_.port, tv));
     if (!c || c->err != 0) {
       mark_down(c ? c->errstr : "cannot allocate redis context");

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 
 namespace cj::http {
@@ -16,10 +17,7 @@ Result<security::Claims> authenticate(const Request& rq, const std::string& secr
     return errors::token_invalid();
   }
   const std::string token = header->substr(kBearer.size());
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  auto result = security::verify_jwt(token, secret, now);
+  auto result = security::verify_jwt(token, secret, clock::now_unix());
   if (result.claims) return *result.claims;
   if (result.error == security::JwtError::Expired) return errors::token_expired();
   return errors::token_invalid();

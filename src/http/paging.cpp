@@ -14,7 +14,8 @@ Result<Page> page_param(const Request& rq, int default_per_page, int max_per_pag
     if (!v) return fallback;
     auto n = validate::positive_integer(*v);
     if (!n || *n > max) {
-      return errors::invalid_field(name, "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
+      return errors::invalid_field(name,
+                                   "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
                                    "must be an integer from 1 to " + std::to_string(max));
     }
     return static_cast<int>(*n);

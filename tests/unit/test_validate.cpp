@@ -163,3 +163,21 @@ TEST(Price, DiscountRoundsHalfUpInIntegers) {
 }
 
 }  // namespace
+
+#include "core/clock.hpp"
+
+namespace {
+
+TEST(Clock, AddDaysCrossesMonthsYearsAndLeapDays) {
+  EXPECT_EQ(cj::clock::add_days("2024-02-28", 1), "2024-02-29");
+  EXPECT_EQ(cj::clock::add_days("2023-02-28", 1), "2023-03-01");
+  EXPECT_EQ(cj::clock::add_days("2024-12-31", 1), "2025-01-01");
+  EXPECT_EQ(cj::clock::add_days("2025-01-01", -1), "2024-12-31");
+}
+
+TEST(Clock, IsoTimestampUsesTAndDropsFractions) {
+  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05"), "2024-01-02T03:04:05");
+  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05.123"), "2024-01-02T03:04:05");
+}
+
+}  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <regex>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/validate.hpp"
 #include "services/flight/rules.hpp"
@@ -43,19 +44,6 @@ Result<std::string> airport_field(const nlohmann::json& body, const std::string&
   std::string code = *v;
   for (auto& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return code;
-}
-
-std::string add_days(const std::string& date, int days) {
-  const int y = std::stoi(date.substr(0, 4));
-  const unsigned m = static_cast<unsigned>(std::stoi(date.substr(5, 2)));
-  const unsigned d = static_cast<unsigned>(std::stoi(date.substr(8, 2)));
-  const std::chrono::sys_days day =
-      std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{m}, std::chrono::day{d}};
-  const std::chrono::year_month_day out{day + std::chrono::days(days)};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(out.year()),
-                static_cast<unsigned>(out.month()), static_cast<unsigned>(out.day()));
-  return buf;
 }
 
 Result<std::string> date_field(const nlohmann::json& body, const std::string& field) {
@@ -146,7 +134,7 @@ Result<ScheduleSpec> parse_schedule_spec(const nlohmann::json& body) {
       return bad("end_date", "종료일은 시작일보다 빠를 수 없습니다.",
                  "must not be before start_date");
     }
-    for (std::string d = *start; d <= *end; d = add_days(d, 1)) {
+    for (std::string d = *start; d <= *end; d = clock::add_days(d, 1)) {
       if (static_cast<int>(spec.dates.size()) >= kMaxRangeDays) {
         return bad("end_date", "기간은 최대 90일입니다.", "the range is at most 90 days");
       }

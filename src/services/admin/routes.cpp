@@ -1,6 +1,5 @@
 #include "services/admin/routes.hpp"
 
-
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
@@ -15,8 +14,6 @@ namespace {
 
 using http::Request;
 using http::Response;
-
-
 
 class AdminRoutes {
  public:

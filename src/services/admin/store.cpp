@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/validate.hpp"
 #include "services/flight/model.hpp"
@@ -114,11 +115,6 @@ constexpr int kListCap = 1000;
 
 nlohmann::json text_or_null(const std::string& v, soci::indicator ind) {
   return ind == soci::i_ok ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-std::string iso(std::string v) {
-  if (v.size() > 10 && v[10] == ' ') v[10] = 'T';
-  return v.substr(0, 19);
 }
 
 std::string like_pattern(const std::string& term) {
@@ -424,7 +420,7 @@ Result<nlohmann::json> AdminStore::list_discounts() {
                       {"schedule_id", schedule_id},
                       {"discount_percentage", pct},
                       {"status", status},
-                      {"created_at", iso(created)},
+                      {"created_at", clock::iso_timestamp(created)},
                       {"flight_id", flight_id},
                       {"flight_date", date.substr(0, 10)},
                       {"current_price", price},
@@ -562,7 +558,7 @@ Result<Listing> AdminStore::bookings_where(const std::string& where,
                           {"contact_phone", text_or_null(cphone, cphone_i)},
                           {"payment_method", text_or_null(method, method_i)},
                           {"status", status},
-                          {"created_at", iso(created)},
+                          {"created_at", clock::iso_timestamp(created)},
                           {"schedule_id", schedule_id},
                           {"flight_date", date.substr(0, 10)},
                           {"flight_id", flight_id},
@@ -618,7 +614,7 @@ Result<Listing> AdminStore::audit_log(booking::Page page) {
                           {"target", target},
                           {"request_id", text_or_null(rid, rid_i)},
                           {"summary", parsed.is_discarded() ? nlohmann::json(summary) : parsed},
-                          {"created_at", iso(created)}});
+                          {"created_at", clock::iso_timestamp(created)}});
     }
     return out;
   });

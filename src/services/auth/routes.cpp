@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/security.hpp"
@@ -14,12 +15,6 @@ namespace {
 
 using http::Request;
 using http::Response;
-
-std::int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Verifying against this when the email is unknown makes both failures cost the same time, so
 // response timing does not reveal which emails exist.
@@ -85,7 +80,7 @@ class AuthRoutes {
         log::warn("password rehash failed", {{"request_id", rq.request_id}, {"user_id", user.id}});
       }
     }
-    const auto now = now_unix();
+    const auto now = clock::now_unix();
     const std::string token = security::sign_jwt(
         {user.id, user.role, now, now + app_.config.jwt_ttl_seconds}, app_.config.secret_key);
     return http::json_response(

@@ -1,12 +1,11 @@
 #include "services/booking/routes.hpp"
 
-
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
-#include "http/paging.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "http/paging.hpp"
 #include "services/booking/store.hpp"
 
 namespace cj::booking {
@@ -16,7 +15,6 @@ using http::Request;
 using http::Response;
 
 constexpr std::size_t kMaxIdempotencyKey = 100;
-
 
 Result<std::optional<std::string>> idempotency_key(const Request& rq) {
   auto key = rq.header("idempotency-key");
@@ -29,7 +27,6 @@ Result<std::optional<std::string>> idempotency_key(const Request& rq) {
   }
   return std::optional<std::string>{*key};
 }
-
 
 class BookingRoutes {
  public:

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/validate.hpp"
 #include "services/booking/rules.hpp"
@@ -95,11 +96,6 @@ constexpr int kBookingNumberAttempts = 5;
 std::optional<std::string> opt(const std::string& v, soci::indicator ind) {
   if (ind != soci::i_ok) return std::nullopt;
   return v;
-}
-
-std::string iso_timestamp(std::string v) {
-  if (v.size() > 10 && v[10] == ' ') v[10] = 'T';
-  return v.substr(0, 19);
 }
 
 // Internal marker: two requests with the same Idempotency-Key raced; the loser replays.
@@ -354,7 +350,7 @@ Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, P
         row.payment_method = opt(method, method_i);
         row.duration = opt(duration, duration_i);
         row.aircraft = opt(aircraft, aircraft_i);
-        row.created_at = iso_timestamp(row.created_at);
+        row.created_at = clock::iso_timestamp(row.created_at);
         row.flight_date = row.flight_date.substr(0, 10);
         index[row.booking_id] = out.size();
         out.push_back(std::move(row));

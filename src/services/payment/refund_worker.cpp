@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "services/payment/store.hpp"
 
@@ -13,12 +14,6 @@ constexpr auto kTick = std::chrono::seconds(2);
 constexpr int kBatch = 20;
 constexpr int kLeaseSeconds = 60;
 constexpr long long kMaxBackoffSeconds = 300;
-
-long long now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -66,7 +61,7 @@ void RefundWorker::loop() {
 int RefundWorker::process_due() {
   if (!gateway_) return 0;
   PaymentStore store(db_);
-  auto due = store.claim_due_refunds(now_unix(), kBatch, kLeaseSeconds);
+  auto due = store.claim_due_refunds(clock::now_unix(), kBatch, kLeaseSeconds);
   if (!due) return 0;  // database down: try again next tick
   int sent = 0;
   for (const auto& item : *due) {
@@ -79,7 +74,7 @@ int RefundWorker::process_due() {
     }
     const long long backoff =
         std::min<long long>(kMaxBackoffSeconds, 1LL << std::min(item.attempts + 1, 16));
-    (void)store.refund_failed(item.outbox_id, now_unix() + backoff, st.error().message_en);
+    (void)store.refund_failed(item.outbox_id, clock::now_unix() + backoff, st.error().message_en);
     log::warn("refund failed, will retry", {{"payment_id", item.payment_id},
                                             {"attempt", item.attempts + 1},
                                             {"retry_in_s", backoff},
