@@ -6,19 +6,23 @@ DATA_DIR ?= ./data
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: run test deps deps-test build build-asan unit-test unit-test-asan integration-test \
-        bench format lint clean
+.PHONY: run test deps deps-test deps-deploy build build-asan unit-test unit-test-asan \
+        integration-test dep-audit tool-test deploy-test fresh-test fresh-test-quick bench format \
+        lint clean
 
 run: deps build
 	./$(BUILD_DIR)/cloudjet serve --data-dir $(DATA_DIR)
 
-test: deps-test build build-asan unit-test unit-test-asan integration-test
+test: deps-test build dep-audit build-asan unit-test unit-test-asan tool-test integration-test
 
 deps:
 	@scripts/install-deps.sh
 
 deps-test:
 	@scripts/install-deps.sh --test
+
+deps-deploy:
+	@scripts/install-deps.sh --test --deploy
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -49,6 +53,28 @@ integration-test: build build-asan
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# Every header the build read and every library the binary links must come from a package that
+# scripts/install-deps.sh installs (directly or through its dependencies).
+dep-audit: build
+	$(PYTHON) scripts/dep-audit.py --build-dir $(BUILD_DIR)
+
+# The project's own tooling: the dependency audit, the Kubernetes manifests, the nginx gateway.
+tool-test: build
+	CLOUDJET_BIN=$(CURDIR)/$(BUILD_DIR)/cloudjet BUILD_DIR=$(BUILD_DIR) \
+	  $(PYTHON) -m pytest tests/tools tests/deploy -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The image, the compose stack and a smoke journey through the containers (podman by default).
+deploy-test: deps-deploy
+	scripts/deploy-test.sh
+
+# A clean clone inside a pristine Debian 12 container: `make run` to five healthy services, the
+# dependency audit, then `make test` (fresh-test-quick stops after the audit).
+fresh-test: deps-deploy
+	scripts/fresh-test.sh
+
+fresh-test-quick: deps-deploy
+	scripts/fresh-test.sh --run-only
+
 bench: deps-test build
 	bench/run.py
 
@@ -62,4 +88,4 @@ lint:
 	git ls-files 'src/*.cpp' | xargs -P2 -n4 clang-tidy -p build-lint --quiet
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-lint
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-lint build-release

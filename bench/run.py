@@ -138,6 +138,9 @@ def run_backend(backend: str, args) -> list[tuple[str, str, dict]]:
         env.update(infra.start())
     port = free_port()
     log = open(tmp / "server.log", "ab")
+    if backend == "mariadb":  # serve seeds demo data by itself only into the embedded SQLite database
+        subprocess.run([str(BIN), "seed", "--demo", "--data-dir", str(tmp / "data")], env=env, stdout=log,
+                       stderr=log, check=True)
     server = subprocess.Popen([str(BIN), "serve", "--single-port", str(port), "--data-dir", str(tmp / "data")],
                               env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

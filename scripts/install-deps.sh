@@ -5,31 +5,49 @@
 #
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   build + test dependencies
+#   scripts/install-deps.sh --deploy container engine for deploy-test / fresh-test (combinable)
+#   scripts/install-deps.sh --print-packages [--test] [--deploy]
+#                                    print the selected package names, one per line, and exit
+#                                    (installs nothing; used by scripts/dep-audit.py)
 set -euo pipefail
 
 BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev nlohmann-json3-dev
-  libsoci-dev libsqlite3-dev sqlite3 libmariadb-dev libhiredis-dev
+  libsoci-dev libboost-dev libsqlite3-dev sqlite3 libmariadb-dev libhiredis-dev
   libjwt-dev libsodium-dev libssl-dev libcurl4-openssl-dev
   libspdlog-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
 )
 TEST_PKGS=(
   mariadb-server mariadb-client redis-server
   python3 python3-pytest python3-requests python3-pymysql
-  wrk curl
+  wrk curl nginx python3-yaml
+)
+# Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,
+# `make fresh-test`). runc because crun fails on hybrid-cgroup kernels.
+DEPLOY_PKGS=(
+  podman runc podman-compose debootstrap uidmap slirp4netns fuse-overlayfs
+  golang-github-containernetworking-plugin-dnsname
 )
 
-usage() { echo "usage: $0 [--test]" >&2; exit 2; }
+usage() { echo "usage: $0 [--print-packages] [--test] [--deploy]" >&2; exit 2; }
 
 pkgs=("${BUILD_PKGS[@]}")
+print_only=0
 for arg in "$@"; do
   case "$arg" in
     --test) pkgs+=("${TEST_PKGS[@]}") ;;
+    --deploy) pkgs+=("${DEPLOY_PKGS[@]}") ;;
+    --print-packages) print_only=1 ;;
     -h|--help) usage ;;
     *) echo "unknown argument: $arg" >&2; usage ;;
   esac
 done
+
+if [[ $print_only -eq 1 ]]; then
+  printf '%s\n' "${pkgs[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

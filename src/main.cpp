@@ -27,6 +27,7 @@ struct ServeFlags {
   std::string services;
   int single_port = 0;
   bool no_seed = false;
+  bool no_migrate = false;
 };
 
 int fail(const std::string& message) {
@@ -67,6 +68,34 @@ cj::Result<std::unique_ptr<cj::App>> open_migrated(cj::Config config) {
   return app;
 }
 
+// Config → open database, which must be migrated already (serve --no-migrate: on Kubernetes a
+// PreSync Job migrates, and a Deployment started against an older schema must not serve it).
+cj::Result<std::unique_ptr<cj::App>> open_already_migrated(cj::Config config) {
+  auto app = cj::open_app(std::move(config));
+  if (!app) return app.error();
+  auto pending = cj::db::pending_migrations(*(*app)->db);
+  if (!pending) return pending.error();
+  if (!pending->empty()) {
+    std::string names;
+    for (const auto& n : *pending) {
+      if (!names.empty()) names += ", ";
+      names += n;
+    }
+    const std::string message = "the database has " + std::to_string(pending->size()) +
+                                " pending migration(s): " + names +
+                                "; run `cloudjet migrate` first (--no-migrate does not migrate)";
+    return cj::Error{0, "pending_migrations", message, message};
+  }
+  return app;
+}
+
+// Demo data is for trying CloudJet out: only the embedded SQLite database of a development
+// setup gets it by itself. A MySQL/MariaDB database, or any production one, is someone's real
+// catalogue; it gets demo data only from an explicit `cloudjet seed --demo`.
+bool auto_seeds(const cj::Config& config) {
+  return config.db.kind == cj::DbKind::Sqlite && !config.production;
+}
+
 void print_admin(const cj::AdminSeed& admin) {
   if (!admin.generated_password.empty()) {
     // Printed once, on the console only (never logged): the operator's only copy.
@@ -90,17 +119,21 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
         "(development only; production refuses to start without SECRET_KEY)",
         {{"data_dir", config->data_dir}});
   }
-  auto app = open_migrated(*config);
+  auto app = flags.no_migrate ? open_already_migrated(*config) : open_migrated(*config);
   if (!app) return fail(app.error().message_en);
   cj::App& a = **app;
 
-  if (!flags.no_seed) {
+  if (!flags.no_seed && auto_seeds(a.config)) {
+    auto created = cj::seed_demo_if_empty(*a.db);
+    if (!created) return fail(created.error().message_en);
+    if (*created) cj::log::info("demo data seeded", {{"schedules", **created}});
+  } else if (!flags.no_seed) {
     auto empty = cj::database_is_empty(*a.db);
     if (!empty) return fail(empty.error().message_en);
     if (*empty) {
-      auto created = cj::seed_demo(*a.db);
-      if (!created) return fail(created.error().message_en);
-      cj::log::info("demo data seeded", {{"schedules", *created}});
+      cj::log::info(
+          "the database has no airports; demo data is seeded automatically only into the "
+          "embedded SQLite database outside production (run `cloudjet seed --demo` to add it)");
     }
   }
   auto admin = cj::ensure_admin(a);
@@ -220,7 +253,10 @@ int main(int argc, char** argv) {
       ->add_option("--single-port", serve.single_port, "Serve all selected services on one port")
       ->check(CLI::Range(1, 65535));
   serve_cmd->add_option("--data-dir", common.data_dir, "Data directory");
-  serve_cmd->add_flag("--no-seed", serve.no_seed, "Do not seed demo data into an empty database");
+  serve_cmd->add_flag("--no-seed", serve.no_seed,
+                      "Do not seed demo data into an empty database (SQLite, development only)");
+  serve_cmd->add_flag("--no-migrate", serve.no_migrate,
+                      "Do not run migrations; refuse to start if any is pending");
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply pending database migrations");
   migrate_cmd->add_option("--data-dir", common.data_dir, "Data directory");

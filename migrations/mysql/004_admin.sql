@@ -6,9 +6,13 @@ UPDATE flight_discounts d
         WHERE status = 'ACTIVE' GROUP BY schedule_id) k ON k.schedule_id = d.schedule_id
   SET d.status = 'INACTIVE'
   WHERE d.status = 'ACTIVE' AND d.discount_id <> k.keep_id;
+-- Two statements, each skipped when what it adds exists: MySQL 8 has no ADD COLUMN IF NOT EXISTS,
+-- and a run that failed between them must be able to finish the job.
+-- @skip-if-exists column flight_discounts.active_schedule_id
 ALTER TABLE flight_discounts
-  ADD COLUMN active_schedule_id INT AS (CASE WHEN status = 'ACTIVE' THEN schedule_id END) STORED,
-  ADD UNIQUE KEY uniq_active_discount (active_schedule_id);
+  ADD COLUMN active_schedule_id INT AS (CASE WHEN status = 'ACTIVE' THEN schedule_id END) STORED;
+-- @skip-if-exists index flight_discounts.uniq_active_discount
+ALTER TABLE flight_discounts ADD UNIQUE KEY uniq_active_discount (active_schedule_id);
 
 -- Every admin write, recorded in the same transaction as the change.
 CREATE TABLE IF NOT EXISTS admin_audit (

@@ -61,17 +61,14 @@ int uniform(int lo, int hi) {
   return lo + static_cast<int>(v % static_cast<std::uint32_t>(hi - lo + 1));
 }
 
-}  // namespace
-
-Result<bool> database_is_empty(db::Db& db) {
-  return db.run("seed.is_empty", [](soci::session& s) {
-    long long n = 0;
-    s << "SELECT COUNT(*) FROM airports", soci::into(n);
-    return n == 0;
-  });
+long long airport_count(soci::session& s) {
+  long long n = 0;
+  s << "SELECT COUNT(*) FROM airports", soci::into(n);
+  return n;
 }
 
-Result<int> seed_demo(db::Db& db) {
+// Inserts what is missing (INSERT OR IGNORE / INSERT IGNORE: seeding twice adds nothing).
+int insert_demo(db::Db& db, soci::session& s) {
   const char* insert_airport = db.pick(
       "INSERT OR IGNORE INTO airports (airport_code, airport_name, city, country) "
       "VALUES (:c, :n, :city, :country)",
@@ -89,38 +86,55 @@ Result<int> seed_demo(db::Db& db) {
       "available_seats, status) VALUES (:id, :d, :price, :seats, 'ACTIVE')",
       "INSERT IGNORE INTO flight_schedules (flight_id, flight_date, current_price, "
       "available_seats, status) VALUES (:id, :d, :price, :seats, 'ACTIVE')");
-  return db.transaction("seed.demo", [&](soci::session& s) -> Result<int> {
-    for (const auto& a : kAirports) {
-      const std::string c = a.code, n = a.name, city = a.city, country = a.country;
-      s << insert_airport, soci::use(c), soci::use(n), soci::use(city), soci::use(country);
+  for (const auto& a : kAirports) {
+    const std::string c = a.code, n = a.name, city = a.city, country = a.country;
+    s << insert_airport, soci::use(c), soci::use(n), soci::use(city), soci::use(country);
+  }
+  for (const auto& f : kFlights) {
+    const std::string id = f.id, from = f.from, to = f.to, dep = f.dep, arr = f.arr,
+                      ac = f.aircraft;
+    const std::string dur =
+        flight::duration_text(*flight::parse_time_of_day(dep), *flight::parse_time_of_day(arr));
+    const int price = f.base_price;
+    const int seats = kTotalSeats;
+    s << insert_flight, soci::use(id), soci::use(from), soci::use(to), soci::use(dep),
+        soci::use(arr), soci::use(dur), soci::use(ac), soci::use(price), soci::use(seats);
+  }
+  int created = 0;
+  const std::string today = validate::today();
+  for (const auto& f : kFlights) {
+    const std::string id = f.id;
+    for (int day = 0; day < kDemoDays; ++day) {
+      const std::string date = clock::add_days(today, day);
+      // base × U(0.8, 1.2), rounded to 100 won.
+      const int price =
+          static_cast<int>(std::lround(f.base_price * (uniform(800, 1200) / 1000.0) / 100.0) * 100);
+      const int seats = uniform(150, kTotalSeats - 1);
+      soci::statement st = (s.prepare << insert_schedule, soci::use(id), soci::use(date),
+                            soci::use(price), soci::use(seats));
+      st.execute(true);
+      created += static_cast<int>(st.get_affected_rows());
     }
-    for (const auto& f : kFlights) {
-      const std::string id = f.id, from = f.from, to = f.to, dep = f.dep, arr = f.arr,
-                        ac = f.aircraft;
-      const std::string dur =
-          flight::duration_text(*flight::parse_time_of_day(dep), *flight::parse_time_of_day(arr));
-      const int price = f.base_price;
-      const int seats = kTotalSeats;
-      s << insert_flight, soci::use(id), soci::use(from), soci::use(to), soci::use(dep),
-          soci::use(arr), soci::use(dur), soci::use(ac), soci::use(price), soci::use(seats);
-    }
-    int created = 0;
-    const std::string today = validate::today();
-    for (const auto& f : kFlights) {
-      const std::string id = f.id;
-      for (int day = 0; day < kDemoDays; ++day) {
-        const std::string date = clock::add_days(today, day);
-        // base × U(0.8, 1.2), rounded to 100 won.
-        const int price = static_cast<int>(
-            std::lround(f.base_price * (uniform(800, 1200) / 1000.0) / 100.0) * 100);
-        const int seats = uniform(150, kTotalSeats - 1);
-        soci::statement st = (s.prepare << insert_schedule, soci::use(id), soci::use(date),
-                              soci::use(price), soci::use(seats));
-        st.execute(true);
-        created += static_cast<int>(st.get_affected_rows());
-      }
-    }
-    return created;
+  }
+  return created;
+}
+
+}  // namespace
+
+Result<bool> database_is_empty(db::Db& db) {
+  return db.run("seed.is_empty", [](soci::session& s) { return airport_count(s) == 0; });
+}
+
+Result<int> seed_demo(db::Db& db) {
+  return db.transaction("seed.demo", [&](soci::session& s) { return insert_demo(db, s); });
+}
+
+Result<std::optional<int>> seed_demo_if_empty(db::Db& db) {
+  // The check and the inserts are one write transaction, so processes starting together on one
+  // fresh database seed it once (the others find airports and leave it).
+  return db.transaction("seed.demo_if_empty", [&](soci::session& s) -> std::optional<int> {
+    if (airport_count(s) != 0) return std::nullopt;
+    return insert_demo(db, s);
   });
 }
 
@@ -144,17 +158,26 @@ Result<AdminSeed> ensure_admin(App& app) {
       return out;
     }
   }
-  std::string password;
   if (app.config.admin_password) {
-    password = *app.config.admin_password;
-  } else {
-    password =
-        security::random_string(20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
-    out.generated_password = password;
+    auto created = store.upsert_admin(kAdminEmail, "관리자",
+                                      security::hash_password(*app.config.admin_password));
+    if (!created) return created.error();
+    out.created = *created;
+    return out;
   }
-  auto created = store.upsert_admin(kAdminEmail, "관리자", security::hash_password(password));
-  if (!created) return created.error();
-  out.created = *created;
+  // No admin and no configured password: generate one, and create the account only if no other
+  // process did in the meantime (replicas starting together on a fresh database). Only the
+  // process that created it prints its password, so the printed password is the one that works.
+  const std::string password =
+      security::random_string(20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789");
+  auth::NewUser admin{"관리자", kAdminEmail, "", "010-0000-0000", "1990-01-01"};
+  auto created = store.create_user(admin, security::hash_password(password), "ADMIN");
+  if (!created) {
+    if (created.error().code == "email_taken") return out;
+    return created.error();
+  }
+  out.created = true;
+  out.generated_password = password;
   return out;
 }
 

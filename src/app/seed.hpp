@@ -1,6 +1,7 @@
 // Demo data (spec/API.md: 8 airports, 7 flights, 30 days of schedules) and the admin account.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "app/app.hpp"
@@ -10,6 +11,9 @@ namespace cj {
 // Inserts what is missing of the demo airports, flights and the next 30 days of schedules;
 // returns the number of schedules created.
 Result<int> seed_demo(db::Db& db);
+// seed_demo into a database without airports only (checked in the same transaction); nullopt
+// when it had some.
+Result<std::optional<int>> seed_demo_if_empty(db::Db& db);
 // True when the database has no airports yet (a fresh database).
 Result<bool> database_is_empty(db::Db& db);
 

@@ -246,6 +246,10 @@ Result<Config> load_config(const ConfigSources& sources) {
     return st.error();
   }
   if (auto st = bool_var("SQLITE_FULL_SYNC", c.db.sqlite_full_sync); !st) return st.error();
+  if (auto st = int_var("MIGRATION_LOCK_TIMEOUT", c.db.migration_lock_timeout_seconds, 0, 86400);
+      !st) {
+    return st.error();
+  }
 
   str_var("REDIS_HOST", c.redis.host);
   if (auto st = int_var("REDIS_PORT", c.redis.port, 1, 65535); !st) return st.error();

@@ -25,6 +25,8 @@ struct DbConfig {
   int pool_size = 8;
   int connect_timeout_seconds = 3;
   bool sqlite_full_sync = true;  // durability first: an answered booking survives a crash
+  // How long `migrate` waits for another process's migration run (MySQL/MariaDB lock).
+  int migration_lock_timeout_seconds = 300;
 };
 
 struct RedisConfig {

@@ -66,6 +66,7 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   [[nodiscard]] Dialect dialect() const { return dialect_; }
+  [[nodiscard]] const DbConfig& config() const { return config_; }
   [[nodiscard]] bool is_sqlite() const { return dialect_ == Dialect::Sqlite; }
   [[nodiscard]] int pool_size() const { return static_cast<int>(size_); }
   [[nodiscard]] int in_use() const { return in_use_.load(std::memory_order_relaxed); }

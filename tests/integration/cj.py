@@ -553,12 +553,22 @@ class Server:
 
     backend "sqlite": no DB variables (embedded SQLite at DIR/cloudjet.db).
     backend "mariadb": DB_* variables for `mariadb` and `db_name` (a fresh database if None).
+
+    Demo data: `serve` seeds it by itself only into the embedded SQLite database outside
+    production. On MariaDB the first start() runs `cloudjet seed --demo` (same environment) before
+    serving when `seed_demo` is true, which is the default for a fresh database (db_name None);
+    a given database (shared with another server, or adopted) is left as it is.
     """
 
     def __init__(self, data_dir: Path, backend: str = "sqlite", mariadb: MariaDB | None = None,
                  db_name: str | None = None, redis: RedisServer | None = None,
-                 extra_env: dict[str, str | None] | None = None, port: int | None = None):
+                 extra_env: dict[str, str | None] | None = None, port: int | None = None,
+                 seed_demo: bool | None = None, serve_args: list[str] | None = None):
         assert backend in ("sqlite", "mariadb"), backend
+        self.serve_args = list(serve_args or [])  # extra `serve` flags, e.g. ["--no-migrate"]
+        self.seed_demo = (backend == "mariadb" and db_name is None) if seed_demo is None else seed_demo
+        assert not (self.seed_demo and backend != "mariadb"), "SQLite servers seed themselves"
+        self._seeded = False
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.backend = backend
@@ -612,12 +622,15 @@ class Server:
         if not binary.exists():
             raise FileNotFoundError(f"{binary} does not exist (build it, or set CLOUDJET_BIN)")
         self.session.close()
+        if self.seed_demo and not self._seeded:
+            self.seed()
         self.stopped = False
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== harness: starting {binary} on port {self.port} =====\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [str(binary), "serve", "--single-port", str(self.port), "--data-dir", str(self.data_dir)],
+                [str(binary), "serve", "--single-port", str(self.port), "--data-dir", str(self.data_dir),
+                 *self.serve_args],
                 env=self.env, cwd=self.data_dir, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         with _live_lock:
@@ -643,6 +656,17 @@ class Server:
                 raise RuntimeError(f"cloudjet not ready after {timeout}s (last: {last})\n"
                                    f"{self.log_text_tail()}")
             time.sleep(0.05)
+
+    def seed(self, timeout: float = 120.0) -> None:
+        """`cloudjet seed --demo` with the server's environment and data dir (output in the log)."""
+        out = run_cli(["seed", "--demo", "--data-dir", str(self.data_dir)], self.env, cwd=self.data_dir,
+                      timeout=timeout)
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== harness: cloudjet seed --demo (exit {out.returncode}) =====\n"
+                      f"{out.stdout}".encode())
+        if out.returncode != 0:
+            raise RuntimeError(f"cloudjet seed --demo exited with {out.returncode}\n{out.stdout[-4000:]}")
+        self._seeded = True
 
     def stop(self, timeout: float = STOP_TIMEOUT, check: bool = True) -> int | None:
         """SIGTERM, wait up to `timeout` s; asserts a clean exit (code 0) unless check=False."""

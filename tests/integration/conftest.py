@@ -10,8 +10,9 @@ Fixtures
   redis_server   session: a private Redis (started on first use only)
   backend        module, parametrized "sqlite" / "mariadb"
   server         module: one running Server per test module and backend
-  make_server    function: make_server(backend, redis=None, extra_env=None, db_name=None) -> started
-                 Server, stopped (and its clean exit asserted) when the test ends
+  make_server    function: make_server(backend, redis=None, extra_env=None, db_name=None,
+                 seed_demo=None) -> started Server, stopped (and its clean exit asserted) when
+                 the test ends (seed_demo: see cj.Server)
   server_factory function: like make_server, for the current `backend`
 """
 from __future__ import annotations
@@ -68,13 +69,14 @@ def backend(request):
     return request.param
 
 
-def _new_server(request, tmp_path_factory, backend, name, redis=None, extra_env=None, db_name=None):
+def _new_server(request, tmp_path_factory, backend, name, redis=None, extra_env=None, db_name=None,
+                seed_demo=None):
     mdb = request.getfixturevalue("mariadb") if backend == "mariadb" else None
     if mdb is not None and not mdb.running:
         mdb.start()  # a previous test stopped it and failed before restarting it
     data_dir = tmp_path_factory.mktemp(f"{name}-{backend}")
     return cj.Server(data_dir, backend=backend, mariadb=mdb, db_name=db_name, redis=redis,
-                     extra_env=extra_env)
+                     extra_env=extra_env, seed_demo=seed_demo)
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +93,10 @@ def server(request, tmp_path_factory, backend):
 def make_server(request, tmp_path_factory):
     made: list[cj.Server] = []
 
-    def make(backend, redis=None, extra_env=None, db_name=None, start=True):
+    def make(backend, redis=None, extra_env=None, db_name=None, start=True, seed_demo=None):
         srv = _new_server(request, tmp_path_factory, backend, request.node.name[:40].replace("[", "-")
-                          .replace("]", ""), redis=redis, extra_env=extra_env, db_name=db_name)
+                          .replace("]", ""), redis=redis, extra_env=extra_env, db_name=db_name,
+                          seed_demo=seed_demo)
         made.append(srv)
         if start:
             srv.start()

@@ -68,6 +68,20 @@ TEST(Config, BadValuesNameTheVariable) {
   EXPECT_NE(s.error().message_en.find("hotel"), std::string::npos);
 }
 
+TEST(Config, MigrationLockTimeoutDefaultsToFiveMinutesAndIsValidated) {
+  auto c = load({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->db.migration_lock_timeout_seconds, 300);
+  auto set = load({{"MIGRATION_LOCK_TIMEOUT", "20"}});
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->db.migration_lock_timeout_seconds, 20);
+  for (const char* bad : {"-1", "soon", "86401"}) {
+    auto b = load({{"MIGRATION_LOCK_TIMEOUT", bad}});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message_en.find("MIGRATION_LOCK_TIMEOUT"), std::string::npos) << bad;
+  }
+}
+
 TEST(Config, ProductionRequiresSecretKey) {
   auto c = load({{"CLOUDJET_ENV", "production"}});
   ASSERT_FALSE(c.ok());

@@ -98,9 +98,19 @@ Result<bool> AuthStore::upsert_admin(const std::string& email, const std::string
     const std::string role = "ADMIN";
     const std::string phone = "010-0000-0000";
     const std::string birth = "1990-01-01";
-    s << kInsertUser, soci::use(name), soci::use(email), soci::use(password_hash), soci::use(phone),
-        soci::use(birth), soci::use(role);
-    return true;
+    try {
+      s << kInsertUser, soci::use(name), soci::use(email), soci::use(password_hash),
+          soci::use(phone), soci::use(birth), soci::use(role);
+      return true;
+    } catch (const soci::soci_error& e) {
+      if (!db::is_unique_violation(e)) throw;
+    }
+    // Another process inserted it after our read (replicas starting together on a fresh MySQL
+    // database; the failed insert left this transaction open): update that row instead.
+    existing = fetch_user(s, kSelectByEmail, email);
+    if (!existing) return db::internal_error();
+    s << kPromoteAdmin, soci::use(password_hash), soci::use(existing->id);
+    return false;
   });
 }
 
