@@ -108,6 +108,22 @@ void print_admin(const cj::AdminSeed& admin) {
   }
 }
 
+// Creates or repairs the admin account. In production stdout is a log stream, so a generated
+// password printed there would be a secret in the logs: production makes the account only from
+// CLOUDJET_ADMIN_PASSWORD (or, any time later, with `cloudjet user create-admin`).
+cj::Result<cj::Unit> ensure_admin_account(cj::App& a) {
+  if (a.config.production && !a.config.admin_password) {
+    cj::log::warn(
+        "CLOUDJET_ADMIN_PASSWORD is not set: the admin account is neither created nor changed "
+        "(production never generates a password); use `cloudjet user create-admin`");
+    return cj::Unit{};
+  }
+  auto admin = cj::ensure_admin(a);
+  if (!admin) return admin.error();
+  print_admin(*admin);
+  return cj::Unit{};
+}
+
 int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   cj::http::block_shutdown_signals();
   auto config = configure(common, &flags);
@@ -132,13 +148,11 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     if (!empty) return fail(empty.error().message_en);
     if (*empty) {
       cj::log::info(
-          "the database has no airports; demo data is seeded automatically only into the "
+          "the database has no flights; demo data is seeded automatically only into the "
           "embedded SQLite database outside production (run `cloudjet seed --demo` to add it)");
     }
   }
-  auto admin = cj::ensure_admin(a);
-  if (!admin) return fail(admin.error().message_en);
-  print_admin(*admin);
+  if (auto admin = ensure_admin_account(a); !admin) return fail(admin.error().message_en);
 
   const auto services = cj::build_services(a);
   std::vector<cj::http::Listener> listeners;
@@ -159,18 +173,26 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   cj::http::ServerHooks hooks;
   hooks.ready = [&a] { return a.db->ping(); };
   auto st = cj::http::serve(a.config, listeners, hooks, [&] {
+    nlohmann::json addresses = nlohmann::json::array();
     for (const auto& l : listeners) {
       std::string names;
       for (const auto* s : l.services) names += (names.empty() ? "" : ",") + s->name;
-      std::printf("cloudjet: %s listening on http://%s:%d\n", names.c_str(),
-                  a.config.bind_address.c_str(), l.port);
+      addresses.push_back({{"services", names},
+                           {"url", "http://" + a.config.bind_address + ":" + std::to_string(l.port)}});
+      // In production stdout is a log stream (Loki, kubectl logs): JSON lines only.
+      if (!a.config.production) {
+        std::printf("cloudjet: %s listening on http://%s:%d\n", names.c_str(),
+                    a.config.bind_address.c_str(), l.port);
+      }
     }
-    std::printf(
-        "cloudjet: database %s; admin login: admin@cloudjet.com (password: "
-        "CLOUDJET_ADMIN_PASSWORD, or the one printed at first start)\n",
-        a.db->is_sqlite() ? a.config.db.sqlite_path.c_str() : "MySQL/MariaDB");
-    std::fflush(stdout);
-    cj::log::info("listening", {{"listeners", listeners.size()}});
+    if (!a.config.production) {
+      std::printf(
+          "cloudjet: database %s; admin login: admin@cloudjet.com (password: "
+          "CLOUDJET_ADMIN_PASSWORD, or the one printed at first start)\n",
+          a.db->is_sqlite() ? a.config.db.sqlite_path.c_str() : "MySQL/MariaDB");
+      std::fflush(stdout);
+    }
+    cj::log::info("listening", {{"listeners", std::move(addresses)}});
   });
   a.refunds->stop();
   cj::log::info("stopped");
@@ -203,10 +225,9 @@ int run_seed(const CommonFlags& common, bool demo) {
     if (!created) return fail(created.error().message_en);
     std::printf("cloudjet: demo data present (%d new schedules)\n", *created);
   }
-  auto admin = cj::ensure_admin(**app);
+  auto admin = ensure_admin_account(**app);
   cj::log::flush();
   if (!admin) return fail(admin.error().message_en);
-  print_admin(*admin);
   return 0;
 }
 

@@ -61,9 +61,10 @@ int uniform(int lo, int hi) {
   return lo + static_cast<int>(v % static_cast<std::uint32_t>(hi - lo + 1));
 }
 
-long long airport_count(soci::session& s) {
+// Airports are reference data (migration 006), so an empty catalogue is one without flights.
+long long flight_count(soci::session& s) {
   long long n = 0;
-  s << "SELECT COUNT(*) FROM airports", soci::into(n);
+  s << "SELECT COUNT(*) FROM flights", soci::into(n);
   return n;
 }
 
@@ -122,7 +123,7 @@ int insert_demo(db::Db& db, soci::session& s) {
 }  // namespace
 
 Result<bool> database_is_empty(db::Db& db) {
-  return db.run("seed.is_empty", [](soci::session& s) { return airport_count(s) == 0; });
+  return db.run("seed.is_empty", [](soci::session& s) { return flight_count(s) == 0; });
 }
 
 Result<int> seed_demo(db::Db& db) {
@@ -131,9 +132,9 @@ Result<int> seed_demo(db::Db& db) {
 
 Result<std::optional<int>> seed_demo_if_empty(db::Db& db) {
   // The check and the inserts are one write transaction, so processes starting together on one
-  // fresh database seed it once (the others find airports and leave it).
+  // fresh database seed it once (the others find flights and leave it).
   return db.transaction("seed.demo_if_empty", [&](soci::session& s) -> std::optional<int> {
-    if (airport_count(s) != 0) return std::nullopt;
+    if (flight_count(s) != 0) return std::nullopt;
     return insert_demo(db, s);
   });
 }

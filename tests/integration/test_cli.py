@@ -2,6 +2,7 @@
 configuration errors that name the variable, production mode, migrate/seed/version."""
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import subprocess
@@ -39,6 +40,29 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     r = run(["serve", "--data-dir", str(tmp_path / "d")], tmp_path, CLOUDJET_ENV="production")
     assert r.returncode != 0
     assert "SECRET_KEY" in r.stdout
+
+
+def test_production_seed_never_generates_or_prints_an_admin_password(tmp_path):
+    """In production stdout is a log stream: no generated password may land there."""
+    data = tmp_path / "d"
+    key = secrets.token_urlsafe(32)
+    r = run(["seed", "--data-dir", str(data)], tmp_path, CLOUDJET_ENV="production", SECRET_KEY=key)
+    assert r.returncode == 0, r.stdout
+    assert "Generated password" not in r.stdout and "create-admin" in r.stdout, r.stdout
+    for line in filter(None, r.stdout.splitlines()):
+        assert json.loads(line)["level"] in ("info", "warn"), line  # JSON lines only
+    import sqlite3
+    con = sqlite3.connect(data / "cloudjet.db")
+    assert con.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+    # with the password given, the account is made, and the password is printed nowhere
+    password = secrets.token_urlsafe(12)
+    r = run(["seed", "--data-dir", str(data)], tmp_path, CLOUDJET_ENV="production", SECRET_KEY=key,
+            CLOUDJET_ADMIN_PASSWORD=password)
+    assert r.returncode == 0 and password not in r.stdout, r.stdout
+    assert con.execute("SELECT role FROM users").fetchall() == [("ADMIN",)]
+    # reference airports are there without any demo data: an admin can add flights at once
+    assert con.execute("SELECT COUNT(*) FROM airports").fetchone()[0] == 8
+    assert con.execute("SELECT COUNT(*) FROM flights").fetchone()[0] == 0
 
 
 def test_dotenv_file_is_read_and_environment_wins(tmp_path):

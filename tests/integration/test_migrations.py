@@ -25,6 +25,13 @@ PREFIX = {"auth": "/api/auth", "flight": "/api/flights", "booking": "/api/bookin
 PORT_VAR = {s: f"{s.upper()}_SERVICE_PORT" for s in SERVICES}
 MIGRATIONS = {d: sorted(p.stem for p in (cj.REPO / "migrations" / d).glob("*.sql")) for d in ("sqlite", "mysql")}
 DEMO_COUNTS = {"airports": 8, "flights": 7, "flight_schedules": 7 * 30}
+# Airports are reference data (migration 006): every migrated database has them, demo or not.
+NO_DEMO = {"airports": 8, "flights": 0, "flight_schedules": 0}
+REFERENCE_AIRPORTS = {"ICN", "GMP", "NRT", "KIX", "BKK", "SYD", "LAX", "CDG"}
+
+
+def _airport_codes(resp) -> set[str]:
+    return {a["airport_code"] for a in assert_json(resp, 200)["airports"]}
 
 
 def _env(**extra) -> dict[str, str]:
@@ -161,10 +168,10 @@ def test_five_services_started_at_once_on_an_empty_mariadb_migrate_it_once(maria
         password = _generated_password(logs)
         assert _login(ports["auth"], cj.ADMIN_EMAIL, password)["user"]["role"] == "ADMIN"
         # serve never seeds MySQL/MariaDB by itself
-        assert _counts(q, DEMO_COUNTS) == {t: 0 for t in DEMO_COUNTS}
+        assert _counts(q, DEMO_COUNTS) == NO_DEMO
         assert any("seed --demo" in text for text in logs)
-        body = assert_json(cj.one_shot("GET", f"http://127.0.0.1:{ports['flight']}/api/flights/airports"), 200)
-        assert body == {"airports": []}
+        airports = cj.one_shot("GET", f"http://127.0.0.1:{ports['flight']}/api/flights/airports")
+        assert _airport_codes(airports) == REFERENCE_AIRPORTS
     finally:
         _stop_all(procs)
 
@@ -337,8 +344,8 @@ def test_a_half_applied_mysql_migration_is_completed_by_the_next_run(mariadb, tm
 
 def test_production_sqlite_serve_does_not_seed_demo_data(make_server):
     srv = make_server("sqlite", extra_env={"CLOUDJET_ENV": "production"})
-    assert _counts(srv.db_query, DEMO_COUNTS) == {t: 0 for t in DEMO_COUNTS}
-    assert assert_json(srv.get("/api/flights/airports"), 200) == {"airports": []}
+    assert _counts(srv.db_query, DEMO_COUNTS) == NO_DEMO
+    assert _airport_codes(srv.get("/api/flights/airports")) == REFERENCE_AIRPORTS
     assert srv.admin_token()  # the admin account is still made
     assert "seed --demo" in srv.log_text()
 
@@ -347,17 +354,17 @@ def test_development_sqlite_serve_with_no_seed_does_not_seed(make_server):
     srv = make_server("sqlite", start=False)
     srv.serve_args = ["--no-seed"]
     srv.start()
-    assert _counts(srv.db_query, DEMO_COUNTS) == {t: 0 for t in DEMO_COUNTS}
+    assert _counts(srv.db_query, DEMO_COUNTS) == NO_DEMO
 
 
 @pytest.mark.mariadb_only
 def test_mariadb_serve_does_not_seed_demo_data_without_seed_demo(make_server, tmp_path):
     srv = make_server("mariadb", seed_demo=False)
-    assert _counts(srv.db_query, DEMO_COUNTS) == {t: 0 for t in DEMO_COUNTS}
-    assert assert_json(srv.get("/api/flights/airports"), 200) == {"airports": []}
+    assert _counts(srv.db_query, DEMO_COUNTS) == NO_DEMO
+    assert _airport_codes(srv.get("/api/flights/airports")) == REFERENCE_AIRPORTS
     assert "seed --demo" in srv.log_text()
     srv.restart()  # still empty: an empty catalogue is not a reason to seed
-    assert _counts(srv.db_query, DEMO_COUNTS) == {t: 0 for t in DEMO_COUNTS}
+    assert _counts(srv.db_query, DEMO_COUNTS) == NO_DEMO
 
     out = _ok(_cli(["seed", "--demo", "--data-dir", str(srv.data_dir)], srv.env, tmp_path))
     assert f"({DEMO_COUNTS['flight_schedules']} new schedules)" in out, out
