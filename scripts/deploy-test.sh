@@ -47,6 +47,12 @@ if [[ -z "${CLOUDJET_REDIS_IMAGE:-}" ]] && ! image_exists docker.io/library/redi
   export CLOUDJET_REDIS_IMAGE=localhost/cloudjet-test-redis:7
 fi
 
+if [[ -z "${CLOUDJET_NGINX_IMAGE:-}" ]] && ! image_exists docker.io/library/nginx:1.27 &&
+   ! timeout 60 "$CONTAINER_ENGINE" pull -q docker.io/library/nginx:1.27 >/dev/null 2>&1; then
+  build -q -t localhost/cloudjet-test-nginx:1 deploy/test-images/nginx >/dev/null
+  export CLOUDJET_NGINX_IMAGE=localhost/cloudjet-test-nginx:1
+fi
+
 export CLOUDJET_IMAGE=$IMAGE
 default_compose=podman-compose
 [[ "$CONTAINER_ENGINE" == docker ]] && default_compose="docker compose"

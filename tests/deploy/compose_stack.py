@@ -81,6 +81,11 @@ def check_compose_file(doc: dict) -> None:
     assert services["migrate"]["restart"] == "no" and services["migrate"]["command"] == ["seed"]
     for name in ("mariadb", "redis"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    gw = services["gateway"]
+    assert {d: c["condition"] for d, c in gw["depends_on"].items()} == {s: "service_healthy" for s in APP_SERVICES}
+    for name, svc in services.items():  # what is published is reachable from this machine only
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
 
 
 class Stack:
@@ -128,6 +133,21 @@ class Stack:
         return r.stdout + r.stderr
 
 
+def wait_http(url: str, timeout: float) -> None:
+    """The gateway has no health check of its own in the compose file: wait for it to answer."""
+    import requests
+    start = time.monotonic()
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+        time.sleep(0.5)
+
+
 def check_logs(stack: Stack, services: list[str], secret_values: list[str]) -> int:
     """Every line a CloudJet container wrote is one JSON object, and no secret appears anywhere."""
     lines = 0
@@ -165,7 +185,7 @@ def main() -> int:
     env = dict(os.environ)
     env.update(dict(zip(SECRET_VARS, secret_values)))
     env.update({"CORS_ORIGINS": "", "BOOTPAY_REST_API_KEY": "", "BOOTPAY_PRIVATE_KEY": "", "BOOTPAY_API_URL": ""})
-    ports = {svc: free_port() for svc in APP_SERVICES}
+    ports = {svc: free_port() for svc in (*APP_SERVICES, "gateway")}
     for svc, port in ports.items():
         env[f"{svc.upper()}_PUBLISHED_PORT"] = str(port)
     if (COMPOSE_FILE.parent / ".env").exists():
@@ -193,7 +213,13 @@ def main() -> int:
 
         urls = {svc: f"http://127.0.0.1:{ports[svc]}" for svc in APP_SERVICES}
         steps = smoke_journey.run(urls, env["CLOUDJET_ADMIN_PASSWORD"])
-        log(f"smoke journey passed: {len(steps)} steps")
+        log(f"smoke journey passed on the five service ports: {len(steps)} steps")
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        if not a.compose.startswith("docker"):
+            wait_http(gateway + "/api/health", a.timeout)
+        steps = smoke_journey.run({svc: gateway for svc in APP_SERVICES}, env["CLOUDJET_ADMIN_PASSWORD"],
+                                  gateway=gateway)
+        log(f"smoke journey passed through the gateway: {len(steps)} steps")
         n = check_logs(stack, ["migrate", *APP_SERVICES], secret_values)
         log(f"logs: {n} lines from {len(APP_SERVICES) + 1} CloudJet containers, all JSON, no secret in them")
     finally:

@@ -38,10 +38,19 @@ def _json(resp: requests.Response, status: int, step: str) -> dict:
     return resp.json()
 
 
-def run(urls: dict[str, str], admin_password: str, timeout: float = 10.0) -> list[str]:
-    """Runs the journey; returns the names of the steps that passed (all of them, or it raises)."""
+def run(urls: dict[str, str], admin_password: str, timeout: float = 10.0, gateway: str | None = None) -> list[str]:
+    """Runs the journey; returns the names of the steps that passed (all of them, or it raises).
+
+    With `gateway` (the one host the front end talks to), also checks the original gateway's two
+    rewrites, /api/health and /api/airports."""
     s = requests.Session()
     done: list[str] = []
+    if gateway:
+        body = _json(s.get(gateway.rstrip("/") + "/api/health", timeout=timeout), 200, "gateway /api/health")
+        _check(body.get("service") == "auth-service", "gateway /api/health", what=f"not auth's health: {body}")
+        body = _json(s.get(gateway.rstrip("/") + "/api/airports", timeout=timeout), 200, "gateway /api/airports")
+        _check(len(body.get("airports", [])) >= 2, "gateway /api/airports", what=str(body)[:200])
+        done.append("gateway rewrites")
 
     def url(svc: str, path: str) -> str:
         return urls[svc].rstrip("/") + path
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if not all(urls.values()):
         p.error("give --base or a URL for every service")
     try:
-        steps = run(urls, a.admin_password)
+        steps = run(urls, a.admin_password, gateway=a.base)
     except (JourneyError, requests.RequestException) as e:
         print(f"smoke journey FAILED: {e}", file=sys.stderr)
         return 1

@@ -401,12 +401,12 @@ def test_an_unreachable_service_answers_json_503():
 
 def test_compose_file_sets_every_template_variable():
     yaml = pytest.importorskip("yaml", reason="python3-yaml (Debian package) is needed to read compose files")
-    compose = yaml.safe_load((GATEWAY / "compose.yaml").read_text())
+    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
     env = compose["services"]["gateway"]["environment"]
     assert set(env) >= template_variables(), template_variables() - set(env)
     # The image renders what is mounted at /etc/nginx/templates; paths are relative to the file.
     mounts = [m.split(":") for m in compose["services"]["gateway"]["volumes"]]
-    assert [(GATEWAY / host).resolve() for host, target, *_ in mounts if target == "/etc/nginx/templates"] == [
+    assert [(REPO / "deploy" / host).resolve() for host, target, *_ in mounts if target == "/etc/nginx/templates"] == [
         TEMPLATE.parent], mounts
 
 
