@@ -64,6 +64,10 @@ engine run -d --name "$name" --network host -v "$work:/fresh" -w /fresh/cloudjet
   -e PAYMENT_SERVICE_PORT="$p_payment" -e BIND_ADDRESS=127.0.0.1 \
   docker.io/library/debian:12 sleep infinity >/dev/null
 in_box() { engine exec "$name" bash -c "$1"; }
+# Whether make run is still alive. PID 1 of the container (sleep) reaps nothing, so an exited
+# make stays a zombie: read its state instead of kill -0.
+MAKE_ALIVE='s=$(cut -d" " -f3 "/proc/$(cat /fresh/make-run.pid)/stat" 2>/dev/null); [[ -n "$s" && "$s" != Z ]]'
+
 
 echo "fresh-test: prerequisites of the README (git, make) into a pristine Debian 12"
 in_box 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git make ca-certificates >/dev/null'
@@ -78,10 +82,10 @@ healthy=0
 while (( SECONDS - t0 < 1500 )); do
   ok=0
   for pair in auth:$p_auth flights:$p_flight bookings:$p_booking admin:$p_admin payments:$p_payment; do
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${pair#*:}/api/${pair%%:*}/health" && ok=$((ok + 1))
+    curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:${pair#*:}/api/${pair%%:*}/health" && ok=$((ok + 1))
   done
   if (( ok == 5 )); then healthy=1; break; fi
-  if ! in_box 'kill -0 "$(cat /fresh/make-run.pid)" 2>/dev/null'; then break; fi
+  if ! in_box "$MAKE_ALIVE"; then break; fi
   sleep 3
 done
 run_seconds=$((SECONDS - t0))
@@ -92,7 +96,9 @@ if (( healthy == 0 )); then
 fi
 echo "fresh-test: make run: five services healthy ${run_seconds}s after the command"
 # SIGINT to the group: the server drains and exits 0, then make exits.
-in_box 'pid=$(cat /fresh/make-run.pid); kill -INT -- "-$pid"; for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.5; done; echo "make run did not stop" >&2; exit 1'
+in_box "kill -INT -- -\$(cat /fresh/make-run.pid); for _ in \$(seq 1 60); do $MAKE_ALIVE || exit 0; sleep 0.5; done; echo 'make run did not stop' >&2; exit 1"
+grep -q '"msg":"stopped"' "$work/make-run.log" ||
+  { echo "fresh-test: the server did not log a clean stop:" >&2; tail -20 "$work/make-run.log" >&2; exit 1; }
 in_box 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 >/dev/null && make dep-audit'
 
 if [[ $mode == full ]]; then
