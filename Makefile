@@ -6,11 +6,11 @@ DATA_DIR ?= ./data
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: run test deps deps-test deps-deploy build build-asan unit-test unit-test-asan \
+.PHONY: run test deps deps-test deps-deploy build build-server build-asan unit-test unit-test-asan \
         integration-test dep-audit tool-test deploy-test fresh-test fresh-test-quick bench format \
         lint clean
 
-run: deps build
+run: deps build-server
 	./$(BUILD_DIR)/cloudjet serve --data-dir $(DATA_DIR)
 
 test: deps-test build dep-audit build-asan unit-test unit-test-asan tool-test integration-test
@@ -29,6 +29,10 @@ $(BUILD_DIR)/build.ninja:
 
 build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR)
+
+# Only what `make run` needs: the server binary, not the unit tests.
+build-server: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) --target cloudjet
 
 $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCLOUDJET_SANITIZE=ON
