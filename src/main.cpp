@@ -168,6 +168,13 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   }
   cj::metrics::Registry::instance().set_pool_probe([&a] { return a.db->in_use(); },
                                                    a.db->pool_size());
+  auto& registry = cj::metrics::Registry::instance();
+  registry.add_gauge_probe(
+      "cloudjet_cache_bytes", "Bytes held by the in-process response cache", {{"cache", "catalog"}},
+      [&a] { return static_cast<double>(a.catalog_cache->backend().stats().bytes); });
+  registry.add_gauge_probe(
+      "cloudjet_cache_entries", "Entries in the in-process response cache", {{"cache", "catalog"}},
+      [&a] { return static_cast<double>(a.catalog_cache->backend().stats().entries); });
 
   a.refunds->start();
   cj::http::ServerHooks hooks;

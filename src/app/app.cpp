@@ -2,14 +2,17 @@
 
 #include "services/admin/routes.hpp"
 #include "services/auth/routes.hpp"
+#include "services/auth/store.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
 #include "services/payment/routes.hpp"
 
 namespace cj {
 namespace {
-// Search bodies are a few KiB; 20k entries bound the cache to tens of MiB.
+// Search bodies are a few KiB; the byte budget (CACHE_MAX_BYTES) is what really bounds memory.
 constexpr std::size_t kMemoryCacheEntries = 20000;
+// The airports list, a few KiB.
+constexpr std::size_t kReferenceCacheBytes = std::size_t{1} * 1024 * 1024;
 }  // namespace
 
 Result<std::unique_ptr<App>> open_app(Config config) {
@@ -28,10 +31,11 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   } else {
     app->login_limiter = make_memory_limiter();
     app->catalog_cache = std::make_unique<flight::CatalogCache>(
-        make_memory_cache(kMemoryCacheEntries), app->config.search_cache_ttl_seconds);
+        make_memory_cache(kMemoryCacheEntries, app->config.cache_max_bytes),
+        app->config.search_cache_ttl_seconds);
   }
-  app->reference_cache =
-      std::make_unique<flight::CatalogCache>(make_memory_cache(16), app->config.cache_ttl_seconds);
+  app->reference_cache = std::make_unique<flight::CatalogCache>(
+      make_memory_cache(16, kReferenceCacheBytes), app->config.cache_ttl_seconds);
   const auto& c = app->config;
   if (!c.bootpay_api_url.empty() && !c.bootpay_rest_api_key.empty() &&
       !c.bootpay_private_key.empty()) {
@@ -39,6 +43,11 @@ Result<std::unique_ptr<App>> open_app(Config config) {
                                                  c.bootpay_private_key);
   }
   app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway);
+  app->authenticator.secret = c.secret_key;
+  app->authenticator.max_token_lifetime_seconds = c.jwt_ttl_seconds;
+  app->authenticator.current_role = [db = app->db.get()](std::int64_t user_id) {
+    return auth::AuthStore(*db).role_of(user_id);
+  };
   return app;
 }
 

@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "core/db.hpp"
 #include "core/redis.hpp"
+#include "http/auth.hpp"
 #include "http/types.hpp"
 #include "services/flight/catalog_cache.hpp"
 #include "services/payment/gateway.hpp"
@@ -27,6 +28,8 @@ struct App {
   // Set when BOOTPAY_API_URL, BOOTPAY_REST_API_KEY and BOOTPAY_PRIVATE_KEY are configured.
   std::shared_ptr<payment::PaymentGateway> gateway;
   std::unique_ptr<payment::RefundWorker> refunds;
+  // Every authenticated route checks tokens through this (signature, lifetime, user exists).
+  http::Authenticator authenticator;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
   void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,

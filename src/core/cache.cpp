@@ -1,5 +1,6 @@
 #include "core/cache.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <list>
 #include <mutex>
@@ -13,17 +14,19 @@ using Clock = std::chrono::steady_clock;
 
 class MemoryCache final : public Cache {
  public:
-  explicit MemoryCache(std::size_t max_entries) : max_(std::max<std::size_t>(16, max_entries)) {}
+  MemoryCache(std::size_t max_entries, std::size_t max_bytes)
+      : max_entries_(std::max<std::size_t>(16, max_entries)), max_bytes_(max_bytes) {}
 
   Lookup get(const std::string& group, const std::string& key) override {
     std::lock_guard lock(mu_);
     Lookup out;
     out.version = version_of(group);
-    auto it = index_.find(full_key(group, out.version, key));
+    auto it = index_.find(full_key(group, key));
     if (it == index_.end()) return out;
-    if (it->second->expires <= Clock::now()) {
-      lru_.erase(it->second);
-      index_.erase(it);
+    // An entry stored under an older version of its group is unreachable for good: drop it now
+    // rather than let it hold memory until the LRU end reaches it.
+    if (it->second->version != out.version || it->second->expires <= Clock::now()) {
+      erase(it);
       return out;
     }
     lru_.splice(lru_.begin(), lru_, it->second);
@@ -35,19 +38,16 @@ class MemoryCache final : public Cache {
            const std::string& value, int ttl_seconds) override {
     std::lock_guard lock(mu_);
     if (version != version_of(group)) return;  // invalidated meanwhile: do not store old data
-    const std::string k = full_key(group, version, key);
+    std::string k = full_key(group, key);
+    const std::size_t size = entry_bytes(k, version, value);
+    if (auto it = index_.find(k); it != index_.end()) erase(it);
+    if (size > max_bytes_) return;
     const auto expires = Clock::now() + std::chrono::seconds(ttl_seconds);
-    if (auto it = index_.find(k); it != index_.end()) {
-      it->second->value = value;
-      it->second->expires = expires;
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return;
-    }
-    lru_.push_front(Node{k, value, expires});
-    index_[k] = lru_.begin();
-    while (index_.size() > max_) {
-      index_.erase(lru_.back().key);
-      lru_.pop_back();
+    lru_.push_front(Node{k, version, value, expires, size});
+    index_.emplace(std::move(k), lru_.begin());
+    bytes_ += size;
+    while (index_.size() > max_entries_ || bytes_ > max_bytes_) {
+      erase(index_.find(lru_.back().key));
     }
   }
 
@@ -61,6 +61,10 @@ class MemoryCache final : public Cache {
     }
   }
 
+  [[nodiscard]] Stats stats() const override {
+    std::lock_guard lock(mu_);
+    return Stats{index_.size(), bytes_};
+  }
   [[nodiscard]] bool in_process() const override { return true; }
   [[nodiscard]] const char* kind() const override { return "memory"; }
 
@@ -68,23 +72,41 @@ class MemoryCache final : public Cache {
   static constexpr std::size_t kMaxGroups = 200000;
   struct Node {
     std::string key;
+    std::string version;
     std::string value;
     Clock::time_point expires;
+    std::size_t bytes;
   };
+  using Index = std::unordered_map<std::string, std::list<Node>::iterator>;
+
+  // What an entry costs: its strings (the key twice: in the node and in the index) plus the list
+  // node, the hash node and the allocator's headers, estimated generously.
+  static std::size_t entry_bytes(const std::string& key, const std::string& version,
+                                 const std::string& value) {
+    constexpr std::size_t kOverhead = 192;
+    return 2 * key.size() + version.size() + value.size() + kOverhead;
+  }
+
+  void erase(Index::iterator it) {
+    bytes_ -= it->second->bytes;
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
 
   std::string version_of(const std::string& group) {
     auto it = versions_.find(group);
     return std::to_string(epoch_) + "." + std::to_string(it == versions_.end() ? 0 : it->second);
   }
-  static std::string full_key(const std::string& group, const std::string& version,
-                              const std::string& key) {
-    return group + '\x1f' + version + '\x1f' + key;
+  static std::string full_key(const std::string& group, const std::string& key) {
+    return group + '\x1f' + key;
   }
 
-  std::size_t max_;
-  std::mutex mu_;
+  std::size_t max_entries_;
+  std::size_t max_bytes_;
+  mutable std::mutex mu_;
   std::list<Node> lru_;
-  std::unordered_map<std::string, std::list<Node>::iterator> index_;
+  Index index_;
+  std::size_t bytes_ = 0;
   std::unordered_map<std::string, unsigned long long> versions_;
   unsigned long long epoch_ = 0;
 };
@@ -130,6 +152,7 @@ class RedisCache final : public Cache {
     }
   }
 
+  [[nodiscard]] Stats stats() const override { return {}; }
   [[nodiscard]] bool in_process() const override { return false; }
   [[nodiscard]] const char* kind() const override { return "redis"; }
 
@@ -163,8 +186,8 @@ class RedisCache final : public Cache {
 
 }  // namespace
 
-std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries) {
-  return std::make_unique<MemoryCache>(max_entries);
+std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries, std::size_t max_bytes) {
+  return std::make_unique<MemoryCache>(max_entries, max_bytes);
 }
 
 std::unique_ptr<Cache> make_redis_cache(std::shared_ptr<redis::Client> client) {

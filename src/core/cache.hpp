@@ -8,6 +8,7 @@
 // on one replica invalidates what every replica serves.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,13 +31,20 @@ class Cache {
                    const std::string& value, int ttl_seconds) = 0;
   // Makes every entry of `group` unreachable (call after the write committed).
   virtual void invalidate(const std::string& group) = 0;
+  struct Stats {
+    std::size_t entries = 0;
+    std::size_t bytes = 0;  // keys + values + per-entry bookkeeping (in-process caches only)
+  };
+  [[nodiscard]] virtual Stats stats() const = 0;
   // True when get() never blocks on I/O (safe on an HTTP I/O thread).
   [[nodiscard]] virtual bool in_process() const = 0;
   [[nodiscard]] virtual const char* kind() const = 0;
 };
 
-// Bounded LRU with TTL.
-std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries);
+// LRU with TTL, bounded both in entries and in bytes (what RSS actually follows: a few large
+// search bodies weigh more than thousands of small ones). An entry larger than the whole byte
+// budget is not stored.
+std::unique_ptr<Cache> make_memory_cache(std::size_t max_entries, std::size_t max_bytes);
 // Shared through Redis; when Redis is unreachable lookups report unavailable (no caching), so no
 // replica ever serves something another replica's write invalidated.
 std::unique_ptr<Cache> make_redis_cache(std::shared_ptr<redis::Client> client);

@@ -55,7 +55,9 @@ Result<int> parse_int(const std::string& name, const std::string& text, int lo, 
 
 Result<bool> parse_bool(const std::string& name, const std::string& text) {
   std::string t = text;
-  std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  // unsigned char: std::tolower of a negative char (a byte >= 0x80) is undefined
+  std::transform(t.begin(), t.end(), t.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (t == "1" || t == "true" || t == "yes" || t == "on") return true;
   if (t == "0" || t == "false" || t == "no" || t == "off") return false;
   return config_error(name + " must be true or false (got '" + text + "')");
@@ -250,6 +252,10 @@ Result<Config> load_config(const ConfigSources& sources) {
       !st) {
     return st.error();
   }
+  // Below the 10 s client read timeout of every MySQL connection (core/db.cpp).
+  if (auto st = int_var("DB_LOCK_WAIT_TIMEOUT", c.db.lock_wait_timeout_seconds, 1, 9); !st) {
+    return st.error();
+  }
 
   str_var("REDIS_HOST", c.redis.host);
   if (auto st = int_var("REDIS_PORT", c.redis.port, 1, 65535); !st) return st.error();
@@ -286,6 +292,36 @@ Result<Config> load_config(const ConfigSources& sources) {
   if (auto st = int_var("MAX_BODY_KIB", max_body_kib, 1, 1024 * 1024); !st) return st.error();
   c.max_body_bytes = static_cast<std::size_t>(max_body_kib) * 1024;
   if (auto st = int_var("MAX_CONNECTIONS", c.max_connections, 1, 1000000); !st) return st.error();
+  if (auto st = int_var("MAX_CONNECTIONS_PER_CLIENT", c.max_connections_per_client, 1, 1000000);
+      !st) {
+    return st.error();
+  }
+  int max_header_kib = static_cast<int>(c.max_header_bytes / 1024);
+  if (auto st = int_var("MAX_HEADER_KIB", max_header_kib, 1, 60); !st) return st.error();
+  c.max_header_bytes = static_cast<std::size_t>(max_header_kib) * 1024;
+  if (auto v = look.get("TRUSTED_PROXIES"); v && !v->empty()) {
+    auto list = net::parse_cidr_list(*v);
+    if (!list) return config_error("TRUSTED_PROXIES: " + list.error().message_en);
+    c.trusted_proxies = std::move(*list);
+  }
+  if (auto st = int_var("CPU_THREADS", c.pools.cpu_threads, 0, 256); !st) return st.error();
+  if (auto st = int_var("GATEWAY_THREADS", c.pools.gateway_threads, 1, 256); !st) return st.error();
+  int max_queue = static_cast<int>(c.pools.max_queue);
+  if (auto st = int_var("WORK_QUEUE_MAX", max_queue, 1, 100000); !st) return st.error();
+  c.pools.max_queue = static_cast<std::size_t>(max_queue);
+  if (auto st = int_var("WORK_QUEUE_MAX_WAIT_MS", c.pools.max_wait_ms, 1, 30000); !st) {
+    return st.error();
+  }
+  // Below RESTinio's 60 s request limit, so a dropped task can still be answered.
+  if (auto st = int_var("WORK_QUEUE_TIMEOUT_MS", c.pools.queue_timeout_ms, 1, 50000); !st) {
+    return st.error();
+  }
+  if (c.pools.queue_timeout_ms < c.pools.max_wait_ms) {
+    return config_error("WORK_QUEUE_TIMEOUT_MS must not be smaller than WORK_QUEUE_MAX_WAIT_MS");
+  }
+  if (auto st = int_var("RETRY_AFTER_SECONDS", c.pools.retry_after_seconds, 1, 3600); !st) {
+    return st.error();
+  }
   if (auto st = int_var("WRITE_TIMEOUT_SECONDS", c.write_timeout_seconds, 1, 3600); !st) {
     return st.error();
   }
@@ -309,6 +345,11 @@ Result<Config> load_config(const ConfigSources& sources) {
   if (auto st = int_var("SEARCH_CACHE_TTL", c.search_cache_ttl_seconds, 1, 86400); !st) {
     return st.error();
   }
+  int cache_max_bytes = static_cast<int>(c.cache_max_bytes);
+  if (auto st = int_var("CACHE_MAX_BYTES", cache_max_bytes, 65536, 2147483647); !st) {
+    return st.error();
+  }
+  c.cache_max_bytes = static_cast<std::size_t>(cache_max_bytes);
   if (auto st = int_var("LOGIN_MAX_FAILURES_PER_EMAIL", c.login.max_failures_per_email, 1, 1000000);
       !st) {
     return st.error();
@@ -319,6 +360,12 @@ Result<Config> load_config(const ConfigSources& sources) {
     return st.error();
   }
   if (auto st = int_var("LOGIN_LOCKOUT_SECONDS", c.login.lockout_seconds, 1, 86400); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("SIGNUP_MAX_PER_CLIENT", c.signup.max_per_client, 1, 1000000); !st) {
+    return st.error();
+  }
+  if (auto st = int_var("SIGNUP_WINDOW_SECONDS", c.signup.window_seconds, 1, 86400); !st) {
     return st.error();
   }
   str_var("BOOTPAY_REST_API_KEY", c.bootpay_rest_api_key);

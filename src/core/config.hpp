@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/net_address.hpp"
 #include "core/result.hpp"
 
 namespace cj {
@@ -27,6 +28,10 @@ struct DbConfig {
   bool sqlite_full_sync = true;  // durability first: an answered booking survives a crash
   // How long `migrate` waits for another process's migration run (MySQL/MariaDB lock).
   int migration_lock_timeout_seconds = 300;
+  // MySQL/MariaDB: a statement waiting this long for a row lock fails ("Lock wait timeout") and
+  // its transaction is retried; kept below the client read timeout (10 s) so a lock wait never
+  // looks like a lost connection.
+  int lock_wait_timeout_seconds = 3;
 };
 
 struct RedisConfig {
@@ -52,6 +57,23 @@ struct LoginThrottle {
   int lockout_seconds = 300;
 };
 
+// Signups per client (address, or IPv6 /64) in a window: each one costs an Argon2 hash and a row.
+struct SignupThrottle {
+  int max_per_client = 30;
+  int window_seconds = 600;
+};
+
+// The bounded worker pools (core/work_pool.hpp). Database work, password hashing and calls to the
+// payment gateway each have their own threads, so a flood of one kind cannot starve the others.
+struct PoolConfig {
+  int cpu_threads = 0;      // 0: half the cores (at least 1)
+  int gateway_threads = 4;  // outbound calls mostly wait
+  std::size_t max_queue = 256;
+  int max_wait_ms = 2000;        // refuse new work once the oldest queued task waited this long
+  int queue_timeout_ms = 10000;  // a task not started within this is dropped (503)
+  int retry_after_seconds = 1;
+};
+
 struct Config {
   bool production = false;
   std::string data_dir = "./data";
@@ -68,6 +90,13 @@ struct Config {
   int worker_threads = 0;  // 0: same as the DB pool size
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
   int max_connections = 4096;
+  // Concurrent connections from one client address (IPv6: one /64); trusted proxies are exempt.
+  int max_connections_per_client = 256;
+  // Request line excluded: every header name and value together (431 above it).
+  std::size_t max_header_bytes = std::size_t{16} * 1024;
+  // Peers whose X-Forwarded-For is believed (http/client_address.hpp); empty: none.
+  std::vector<net::Cidr> trusted_proxies;
+  PoolConfig pools;
   int write_timeout_seconds = 30;
   // Idle keep-alive connections are closed after this; it also bounds a graceful shutdown.
   int keepalive_timeout_seconds = 5;
@@ -78,7 +107,10 @@ struct Config {
   int jwt_ttl_seconds = 24 * 3600;
   int cache_ttl_seconds = 300;
   int search_cache_ttl_seconds = 300;
+  // The in-process response cache, in bytes (the entry count is bounded too).
+  std::size_t cache_max_bytes = std::size_t{64} * 1024 * 1024;
   LoginThrottle login;
+  SignupThrottle signup;
   std::string bootpay_rest_api_key;
   std::string bootpay_private_key;
   std::string bootpay_api_url;

@@ -13,6 +13,9 @@ namespace cj::db {
 namespace {
 
 constexpr int kLeaseTimeoutMs = 5000;
+// Below busy_timeout (10 s): a writer that waited this long answers 503 instead of holding its
+// worker thread for longer than the request queue would have kept it waiting.
+constexpr auto kWriterWait = std::chrono::milliseconds(8000);
 
 // SOCI's connection-string values are space separated, so values are quoted; its SQLite backend
 // understands double quotes and its MySQL backend single quotes (both with backslash escapes).
@@ -92,6 +95,24 @@ Result<std::unique_ptr<Db>> Db::open(const DbConfig& config) {
   return db;
 }
 
+// Opens `s` with the per-connection settings every session needs.
+void Db::open_session(soci::session& s) {
+  if (dialect_ == Dialect::Sqlite) {
+    s.open(*soci::factory_sqlite3(), connection_string(config_));
+    s << "PRAGMA journal_mode=WAL";
+    s << (config_.sqlite_full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    s << "PRAGMA foreign_keys=ON";
+    s << "PRAGMA busy_timeout=10000";
+  } else {
+    s.open(*soci::factory_mysql(), connection_string(config_));
+    s << "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'";
+    s << "SET SESSION time_zone='+00:00'";
+    s << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+    s << "SET SESSION innodb_lock_wait_timeout = " +
+             std::to_string(config_.lock_wait_timeout_seconds);
+  }
+}
+
 Status Db::connect(std::size_t pos) {
   soci::session& s = pool_->at(pos);
   try {
@@ -100,18 +121,7 @@ Status Db::connect(std::size_t pos) {
     // closing a dead connection may fail; we open a new one below either way
   }
   try {
-    if (dialect_ == Dialect::Sqlite) {
-      s.open(*soci::factory_sqlite3(), connection_string(config_));
-      s << "PRAGMA journal_mode=WAL";
-      s << (config_.sqlite_full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-      s << "PRAGMA foreign_keys=ON";
-      s << "PRAGMA busy_timeout=10000";
-    } else {
-      s.open(*soci::factory_mysql(), connection_string(config_));
-      s << "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'";
-      s << "SET SESSION time_zone='+00:00'";
-      s << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
-    }
+    open_session(s);
     broken_[pos] = false;
     return ok_status();
   } catch (const std::exception& e) {
@@ -120,6 +130,15 @@ Status Db::connect(std::size_t pos) {
     err.message_en = std::string("cannot connect to the database: ") + e.what();
     return err;
   }
+}
+
+Result<Db::WriterSlot> Db::writer_slot() {
+  if (!is_sqlite()) return WriterSlot{};
+  if (!sqlite_writer_.try_lock_for(kWriterWait)) {
+    log::error("database writer busy", {{"waited_ms", kWriterWait.count()}});
+    return unavailable_error();
+  }
+  return WriterSlot{sqlite_writer_};
 }
 
 Result<Lease> Db::acquire() {
@@ -162,6 +181,11 @@ Error Db::on_failure(Lease& lease, std::string_view op, const char* what) {
   return internal_error();
 }
 
+Error Db::busy(std::string_view op, const char* what) {
+  log::warn("database contended, giving up after retries", {{"op", op}, {"error", what}});
+  return unavailable_error();
+}
+
 void Db::begin(soci::session& s) {
   s << (is_sqlite() ? "BEGIN IMMEDIATE" : "START TRANSACTION");
 }
@@ -189,12 +213,22 @@ void Db::backoff(int attempt) {
 }
 
 bool Db::ping() {
-  auto r = run("ping", [](soci::session& s) {
+  std::lock_guard lock(ping_mu_);
+  try {
+    if (!ping_session_) {
+      auto s = std::make_unique<soci::session>();
+      open_session(*s);
+      ping_session_ = std::move(s);
+    }
     int one = 0;
-    s << "SELECT 1", soci::into(one);
-    return one;
-  });
-  return r.ok() && *r == 1;
+    *ping_session_ << "SELECT 1", soci::into(one);
+    return one == 1;
+  } catch (const std::exception& e) {
+    // Reconnect on the next ping: the server may be back by then.
+    ping_session_.reset();
+    log::warn("database ping failed", {{"error", e.what()}});
+    return false;
+  }
 }
 
 }  // namespace cj::db

@@ -93,43 +93,20 @@ class Db {
   template <typename F>
   auto transaction(std::string_view op, F&& fn)
       -> decltype(wrap(fn(std::declval<soci::session&>()))) {
-    using R = decltype(wrap(fn(std::declval<soci::session&>())));
-    auto lease = acquire();
-    if (!lease) return R(lease.error());
-    soci::session& s = lease->session();
-    // SQLite has one writer at a time; queueing writers here, instead of in SQLite's busy handler
-    // (which sleeps in growing steps), keeps write latency flat under contention.
-    std::unique_lock<std::mutex> writer(sqlite_writer_, std::defer_lock);
-    if (is_sqlite()) writer.lock();
-    // InnoDB may pick this transaction as a deadlock victim (e.g. two inserts of the same new
-    // key); the whole unit of work is then simply run again.
-    for (int attempt = 1;; ++attempt) {
-      bool open = false;
-      try {
-        begin(s);
-        open = true;
-        R result = wrap(fn(s));
-        if (result.ok()) {
-          s << "COMMIT";
-        } else {
-          s << "ROLLBACK";
-        }
-        return result;
-      } catch (const soci::soci_error& e) {
-        if (open) rollback_quietly(s);
-        if (attempt < kDeadlockAttempts && is_retryable(e)) {
-          backoff(attempt);
-          continue;
-        }
-        return R(on_failure(*lease, op, e.what()));
-      } catch (const std::exception& e) {
-        if (open) rollback_quietly(s);
-        return R(on_failure(*lease, op, e.what()));
-      }
-    }
+    return with_retries(op, /*in_transaction=*/true, fn);
   }
 
-  // True when a trivial query succeeds (for /ready).
+  // One autocommit write statement (or a few that need no atomicity), e.g. an INSERT whose
+  // UNIQUE violation fn turns into an Error. On SQLite it waits for the writer slot like a
+  // transaction does: a write outside it would meet a writer inside SQLite's busy handler and
+  // could fail after busy_timeout under booking load.
+  template <typename F>
+  auto write(std::string_view op, F&& fn) -> decltype(wrap(fn(std::declval<soci::session&>()))) {
+    return with_retries(op, /*in_transaction=*/false, fn);
+  }
+
+  // True when a trivial query succeeds (for /ready). Uses a connection of its own, so a pool
+  // leased out to busy requests does not make a healthy database look down.
   bool ping();
 
   // The SQL text for the current dialect: `sqlite` or `mysql`.
@@ -140,15 +117,82 @@ class Db {
  private:
   friend class Lease;
   explicit Db(const DbConfig& config);
+  void open_session(soci::session& s);
   Status connect(std::size_t pos);
   Result<Lease> acquire();
   void release(std::size_t pos);
   Error on_failure(Lease& lease, std::string_view op, const char* what);
+  static Error busy(std::string_view op, const char* what);
   void begin(soci::session& s);
   static void rollback_quietly(soci::session& s);
   static bool is_retryable(const soci::soci_error& e);
   static void backoff(int attempt);
   static constexpr int kDeadlockAttempts = 4;
+
+  // SQLite's single writer: held for a whole transaction or write, taken before the connection
+  // lease so queued writers do not sit on connections that readers need.
+  class WriterSlot {
+   public:
+    WriterSlot() = default;
+    explicit WriterSlot(std::timed_mutex& mu) : mu_(&mu) {}
+    WriterSlot(const WriterSlot&) = delete;
+    WriterSlot& operator=(const WriterSlot&) = delete;
+    WriterSlot(WriterSlot&& o) noexcept : mu_(o.mu_) { o.mu_ = nullptr; }
+    WriterSlot& operator=(WriterSlot&&) = delete;
+    ~WriterSlot() {
+      if (mu_ != nullptr) mu_->unlock();
+    }
+
+   private:
+    std::timed_mutex* mu_ = nullptr;
+  };
+  // An empty slot on MySQL (InnoDB has row locks); 503 when the SQLite writer stays busy.
+  Result<WriterSlot> writer_slot();
+
+  template <typename F>
+  auto with_retries(std::string_view op, bool in_transaction, F& fn)
+      -> decltype(wrap(fn(std::declval<soci::session&>()))) {
+    using R = decltype(wrap(fn(std::declval<soci::session&>())));
+    auto slot = writer_slot();
+    if (!slot) return R(slot.error());
+    auto lease = acquire();
+    if (!lease) return R(lease.error());
+    soci::session& s = lease->session();
+    // InnoDB may pick this transaction as a deadlock victim (e.g. two inserts of the same new
+    // key), or a lock wait may time out; the whole unit of work is then simply run again.
+    for (int attempt = 1;; ++attempt) {
+      bool open = false;
+      try {
+        if (in_transaction) {
+          begin(s);
+          open = true;
+        }
+        R result = wrap(fn(s));
+        if (in_transaction) {
+          if (result.ok()) {
+            s << "COMMIT";
+          } else {
+            s << "ROLLBACK";
+          }
+        }
+        return result;
+      } catch (const soci::soci_error& e) {
+        if (open) rollback_quietly(s);
+        if (is_retryable(e)) {
+          if (attempt < kDeadlockAttempts) {
+            backoff(attempt);
+            continue;
+          }
+          // Still contended after every attempt: the database is busy, not broken.
+          return R(busy(op, e.what()));
+        }
+        return R(on_failure(*lease, op, e.what()));
+      } catch (const std::exception& e) {
+        if (open) rollback_quietly(s);
+        return R(on_failure(*lease, op, e.what()));
+      }
+    }
+  }
 
   DbConfig config_;
   Dialect dialect_;
@@ -156,7 +200,9 @@ class Db {
   std::unique_ptr<soci::connection_pool> pool_;
   std::unique_ptr<std::atomic<bool>[]> broken_;
   std::atomic<int> in_use_{0};
-  std::mutex sqlite_writer_;
+  std::timed_mutex sqlite_writer_;
+  std::mutex ping_mu_;
+  std::unique_ptr<soci::session> ping_session_;  // guarded by ping_mu_; null until first ping
 };
 
 }  // namespace cj::db

@@ -9,6 +9,12 @@ Error invalid_json() {
           "Malformed request body: a JSON object is expected."};
 }
 
+Error json_too_deep(std::size_t max_depth) {
+  const std::string n = std::to_string(max_depth);
+  return {400, "invalid_json", "요청 본문의 JSON 중첩이 너무 깊습니다. (최대 " + n + "단계)",
+          "Malformed request body: JSON nested deeper than " + n + " levels."};
+}
+
 Error missing_field(const std::string& field) {
   return {400, "missing_field", field + "는 필수 입력 항목입니다.", field + " is required."};
 }
@@ -41,6 +47,33 @@ Error unavailable() {
 Error too_many_attempts() {
   return {429, "too_many_attempts", "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해주세요.",
           "Too many login attempts. Please try again later."};
+}
+
+Error bad_request() {
+  return {400, "bad_request", "잘못된 HTTP 요청입니다.", "Malformed HTTP request."};
+}
+
+Error headers_too_large() {
+  return {431, "headers_too_large", "요청 헤더가 너무 큽니다.", "Request header fields too large."};
+}
+
+Error uri_too_long() {
+  return {414, "uri_too_long", "요청 주소가 너무 깁니다.", "Request URI too long."};
+}
+
+Error invalid_path() {
+  return {400, "invalid_path", "잘못된 요청 경로입니다.",
+          "Malformed request path (invalid percent-encoding or UTF-8)."};
+}
+
+Error overloaded() {
+  return {503, "overloaded", "요청이 많아 지금은 처리할 수 없습니다. 잠시 후 다시 시도해주세요.",
+          "The server is busy. Please try again shortly."};
+}
+
+Error too_many_signups() {
+  return {429, "too_many_attempts", "회원가입 요청이 너무 많습니다. 잠시 후 다시 시도해주세요.",
+          "Too many signups from this client. Please try again later."};
 }
 
 Error token_missing() {

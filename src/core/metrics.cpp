@@ -9,6 +9,7 @@
 
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace cj::metrics {
 namespace {
@@ -103,10 +104,28 @@ class PromRegistry final : public Registry {
     cache_.Add({{"cache", cache}, {"result", hit ? "hit" : "miss"}}).Increment();
   }
 
+  void add_gauge_probe(const std::string& name, const std::string& help,
+                       const std::map<std::string, std::string>& labels,
+                       std::function<double()> read) override {
+    std::lock_guard lock(mu_);
+    auto it = gauge_families_.find(name);
+    if (it == gauge_families_.end()) {
+      auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
+      it = gauge_families_.emplace(name, &family).first;
+    }
+    probes_.push_back({&it->second->Add(labels), std::move(read)});
+  }
+
+  void clear_probes() override {
+    std::lock_guard lock(mu_);
+    probes_.clear();
+  }
+
   std::string render() override {
     {
       std::lock_guard lock(mu_);
       if (pool_probe_) pool_in_use_.Set(pool_probe_());
+      for (auto& p : probes_) p.gauge->Set(p.read());
     }
     return prometheus::TextSerializer().Serialize(registry_->Collect());
   }
@@ -121,6 +140,12 @@ class PromRegistry final : public Registry {
   prometheus::Family<prometheus::Counter>& cache_;
   std::mutex mu_;
   std::function<int()> pool_probe_;
+  struct Probe {
+    prometheus::Gauge* gauge;
+    std::function<double()> read;
+  };
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauge_families_;
+  std::vector<Probe> probes_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,12 @@ class Registry {
   // Reported at scrape time.
   virtual void set_pool_probe(std::function<int()> in_use, int size) = 0;
   virtual void count_cache(const std::string& cache, bool hit) = 0;
+  // A gauge read at scrape time (queue depths, cache bytes, open connections). `read` must stay
+  // callable until clear_probes(), which the owner of what it reads calls before destroying it.
+  virtual void add_gauge_probe(const std::string& name, const std::string& help,
+                               const std::map<std::string, std::string>& labels,
+                               std::function<double()> read) = 0;
+  virtual void clear_probes() = 0;
   virtual std::string render() = 0;
 };
 

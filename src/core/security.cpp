@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
+
 namespace cj::security {
 namespace {
 
@@ -289,8 +291,10 @@ JwtResult jwt_failure(JwtError error) {
 nlohmann::json decode_json_segment(std::string_view segment) {
   const auto raw = base64_decode_variant(segment, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   if (!raw) return nlohmann::json(nlohmann::json::value_t::discarded);
-  // No exceptions: parse errors come back as a discarded value.
-  return nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+  // The one depth-limited parser for outside text; errors come back as a discarded value.
+  auto parsed = json_input::parse(*raw);
+  if (!parsed) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return std::move(*parsed);
 }
 
 // Integer claims only: a string "42" or 42.0 is not an integer.
@@ -336,7 +340,8 @@ std::optional<JwtError> check_signature(const std::string& token, std::string_vi
   return std::nullopt;
 }
 
-JwtResult claims_from_payload(const nlohmann::json& payload, std::int64_t now_unix) {
+JwtResult claims_from_payload(const nlohmann::json& payload, std::int64_t now_unix,
+                              std::int64_t max_lifetime_seconds) {
   Claims claims;
   const auto user_id = int_claim(payload, "user_id");
   const auto role = payload.find("role");
@@ -346,9 +351,18 @@ JwtResult claims_from_payload(const nlohmann::json& payload, std::int64_t now_un
   const auto exp = int_claim(payload, "exp");
   if (!exp || *exp <= now_unix) return jwt_failure(JwtError::Expired);
 
+  const auto iat = int_claim(payload, "iat");
+  if (!iat) return jwt_failure(JwtError::MissingClaim);
+  // Checked as differences of values already known to be in range, so nothing overflows:
+  // exp > now here, and an iat below exp - lifetime is refused before any subtraction of iat.
+  if (*iat > now_unix + kJwtClockSkewSeconds) return jwt_failure(JwtError::BadLifetime);
+  if (*iat < *exp - max_lifetime_seconds - kJwtClockSkewSeconds) {
+    return jwt_failure(JwtError::BadLifetime);
+  }
+
   claims.user_id = *user_id;
   claims.role = role->get<std::string>();
-  claims.iat = int_claim(payload, "iat").value_or(0);  // informational only
+  claims.iat = *iat;
   claims.exp = *exp;
   JwtResult result;
   result.claims = std::move(claims);
@@ -356,7 +370,7 @@ JwtResult claims_from_payload(const nlohmann::json& payload, std::int64_t now_un
 }
 
 JwtResult verify_jwt_unchecked(std::string_view token, std::string_view secret,
-                               std::int64_t now_unix) {
+                               std::int64_t now_unix, std::int64_t max_lifetime_seconds) {
   // libjwt skips verification entirely when given no key (it then accepts alg "none" and any
   // signature), so an empty secret must never reach it.
   if (secret.empty() || secret.size() > static_cast<std::size_t>(INT_MAX)) {
@@ -378,7 +392,7 @@ JwtResult verify_jwt_unchecked(std::string_view token, std::string_view secret,
   if (payload.is_discarded() || !payload.is_object()) return jwt_failure(JwtError::Malformed);
 
   if (const auto error = check_signature(std::string(token), secret)) return jwt_failure(*error);
-  return claims_from_payload(payload, now_unix);
+  return claims_from_payload(payload, now_unix, max_lifetime_seconds);
 }
 
 }  // namespace
@@ -430,9 +444,10 @@ std::string sign_jwt(const Claims& claims, std::string_view secret) {
   return encoded ? std::string(encoded.get()) : std::string();
 }
 
-JwtResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now_unix) {
+JwtResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now_unix,
+                     std::int64_t max_lifetime_seconds) {
   try {
-    return verify_jwt_unchecked(token, secret, now_unix);
+    return verify_jwt_unchecked(token, secret, now_unix, max_lifetime_seconds);
   } catch (const nlohmann::json::exception&) {
     // Parsing is exception-free and types are checked before get<>(); this is a backstop.
     return jwt_failure(JwtError::Malformed);

@@ -39,14 +39,26 @@ struct Claims {
 
 std::string sign_jwt(const Claims& claims, std::string_view secret);
 
-enum class JwtError { Malformed, BadSignature, WrongAlgorithm, Expired, MissingClaim };
+enum class JwtError {
+  Malformed,
+  BadSignature,
+  WrongAlgorithm,
+  Expired,
+  MissingClaim,
+  BadLifetime,  // exp - iat longer than allowed, or iat in the future
+};
 struct JwtResult {
   std::optional<Claims> claims;  // set on success
   JwtError error = JwtError::Malformed;
 };
-// Accepts only alg HS256 with a valid signature under `secret`, an integer user_id, a role and
-// exp > now.
-JwtResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now_unix);
+// Clocks of the replicas that sign and verify may disagree by this much.
+constexpr std::int64_t kJwtClockSkewSeconds = 60;
+// Accepts only alg HS256 with a valid signature under `secret`, an integer user_id, a role,
+// exp > now, and an integer iat with iat <= now + skew and exp - iat <= max_lifetime + skew:
+// a leaked key or a signing bug cannot mint a token that lives for a century, and a token
+// signed under a longer JWT_TTL_SECONDS stops working once the TTL is lowered.
+JwtResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now_unix,
+                     std::int64_t max_lifetime_seconds);
 
 // ---- primitives ---------------------------------------------------------------------------
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -3,36 +3,60 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <regex>
 
 #include "core/errors.hpp"
 
 namespace cj::validate {
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i], or 0 when there is none (RFC 3629 table 3-7:
+// the second byte's range depends on the first, which excludes overlongs, surrogates and code
+// points above U+10FFFF).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
 std::optional<std::size_t> utf8_length(std::string_view s) {
   std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    if (c < 0x80) {
-      n = 1;
-    } else if ((c >> 5) == 0x6) {
-      n = 2;
-    } else if ((c >> 4) == 0xE) {
-      n = 3;
-    } else if ((c >> 3) == 0x1E) {
-      n = 4;
-    } else {
-      return std::nullopt;
-    }
-    if (i + n > s.size()) return std::nullopt;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return std::nullopt;
-    }
+  for (std::size_t i = 0; i < s.size(); ++count) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) return std::nullopt;
     i += n;
-    ++count;
   }
   return count;
+}
+
+bool is_utf8(std::string_view s) {
+  return utf8_length(s).has_value();
 }
 
 bool is_email(std::string_view s) {
@@ -83,6 +107,57 @@ std::optional<long long> positive_integer(std::string_view text) {
   auto [p, ec] = std::from_chars(text.data(), end, v);
   if (ec != std::errc() || p != end || v <= 0) return std::nullopt;
   return v;
+}
+
+std::optional<long long> digit_string(std::string_view text) {
+  if (text.empty() || text.size() > kMaxIntegerDigits) return std::nullopt;
+  long long v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');  // at most 18 digits: no overflow
+  }
+  return v;
+}
+
+std::optional<long long> integer_value(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) {
+    // 2^63 and above arrive as unsigned; converting them would wrap to a negative number.
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<long long>::max())) return std::nullopt;
+    return static_cast<long long>(u);
+  }
+  if (v.is_number_integer()) return v.get<long long>();
+  if (v.is_string()) return digit_string(v.get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+Result<std::optional<long long>> optional_integer(const nlohmann::json& body,
+                                                  const std::string& field,
+                                                  const IntegerRule& rule) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::optional<long long>{};
+  const auto v = integer_value(*it);
+  if (!v || *v < rule.min || *v > rule.max) {
+    return errors::invalid_field(field, rule.why_ko, rule.why_en);
+  }
+  return std::optional<long long>{*v};
+}
+
+Result<long long> required_integer(const nlohmann::json& body, const std::string& field,
+                                   const IntegerRule& rule) {
+  auto v = optional_integer(body, field, rule);
+  if (!v) return v.error();
+  if (!*v) return errors::missing_field(field);
+  return **v;
+}
+
+Result<long long> read_positive_int(const nlohmann::json& body, const std::string& field) {
+  return required_integer(body, field, IntegerRule{});
+}
+
+IntegerRule one_to(long long max) {
+  return {1, max, "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
+          "must be an integer from 1 to " + std::to_string(max)};
 }
 
 std::string trim(std::string_view s) {

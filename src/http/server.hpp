@@ -1,5 +1,8 @@
-// The HTTP front of every service: RESTinio listeners on one shared asio pool, routing, JSON
-// errors, limits, request ids, access log, metrics, CORS and graceful shutdown.
+// The HTTP front of every service: RESTinio listeners on one shared asio pool, the bounded worker
+// pools handlers run on, and graceful shutdown. The parts: dispatch.* (routing, HEAD, limits,
+// which pool runs what, writing answers), transport.* (RESTinio traits: framing-error answers,
+// per-client connection cap), client_address.* (X-Forwarded-For), query.*, cors.*,
+// access_log.*, readiness.* (GET /ready).
 #pragma once
 
 #include <functional>
@@ -19,7 +22,8 @@ struct Listener {
 };
 
 struct ServerHooks {
-  std::function<bool()> ready;  // GET /ready: true when the database answers
+  // GET /ready: true when the database answers. Called on a thread of its own, may block.
+  std::function<bool()> ready;
 };
 
 // Opens every listener, serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests

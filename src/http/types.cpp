@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/errors.hpp"
+#include "core/json_input.hpp"
 
 namespace cj::http {
 namespace {
@@ -34,8 +35,12 @@ bool Request::prefers_english() const {
   if (!lang) return false;
   // The first listed language wins (q-values are rarely used by browsers for the first entry).
   std::string first = lang->substr(0, lang->find_first_of(",;"));
-  std::transform(first.begin(), first.end(), first.begin(), ::tolower);
-  first.erase(std::remove_if(first.begin(), first.end(), ::isspace), first.end());
+  // Header bytes may be >= 0x80: <cctype> takes them as unsigned char (a negative char is UB).
+  std::transform(first.begin(), first.end(), first.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  first.erase(std::remove_if(first.begin(), first.end(),
+                             [](unsigned char c) { return std::isspace(c) != 0; }),
+              first.end());
   return first.rfind("en", 0) == 0;
 }
 
@@ -52,18 +57,17 @@ Response error_response(const Request& rq, const Error& error) {
       (rq.prefers_english() && !error.message_en.empty()) ? error.message_en : error.message;
   if (!error.code.empty()) body["error"] = error.code;
   if (!error.details_json.empty()) {
-    auto details = nlohmann::json::parse(error.details_json, nullptr, false);
-    if (details.is_object()) {
-      for (auto& [k, v] : details.items()) body[k] = v;
+    // Written by the server itself, but parsed the one way all JSON text is.
+    auto details = json_input::parse_object(error.details_json);
+    if (details) {
+      for (auto& [k, v] : details->items()) body[k] = v;
     }
   }
   return json_response(error.status, body);
 }
 
 Result<nlohmann::json> parse_json_object(const Request& rq) {
-  auto j = nlohmann::json::parse(rq.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return errors::invalid_json();
-  return j;
+  return json_input::parse_object(rq.body);
 }
 
 }  // namespace cj::http

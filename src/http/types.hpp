@@ -43,6 +43,11 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// The bounded worker pool a blocking handler runs on (core/work_pool.hpp). Password hashing and
+// calls to the payment gateway have pools of their own, so a flood of either cannot take the
+// threads database work needs.
+enum class Pool { Database, Cpu, Gateway };
+
 struct Route {
   std::string method;  // GET POST PUT DELETE
   std::string path;    // express syntax: /api/bookings/:booking_number/cancel
@@ -53,6 +58,7 @@ struct Route {
   // Optional fast path tried on the I/O thread before a blocking handler is queued (e.g. an
   // in-process cache hit); nullopt means "go to the worker pool".
   std::function<std::optional<Response>(const Request&)> fast;
+  Pool pool = Pool::Database;
 };
 
 struct Service {
@@ -70,7 +76,8 @@ Response error_response(const Request& rq, const Error& error);
 // application/x-www-form-urlencoded → decoded pairs; nullopt when malformed.
 std::optional<Headers> parse_form(std::string_view body);
 
-// The body as a JSON object, or 400 invalid_json.
+// The body as a JSON object, or a 400 (json_input::parse_object: depth-limited, exactly one
+// value, valid UTF-8). Every JSON request body goes through here.
 Result<nlohmann::json> parse_json_object(const Request& rq);
 
 }  // namespace cj::http

@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import threading
@@ -850,3 +851,193 @@ def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
             continue
         samples.append((m.group(1), labels, value))
     return samples
+
+
+# ---------------------------------------------------------------------------------------------
+# raw HTTP/1.1 (pipelining, HEAD, malformed requests) and load probes
+
+
+class RawResponse:
+    def __init__(self, status: int, reason: str, headers: list[tuple[str, str]], body: bytes):
+        self.status, self.reason, self.header_list, self.body = status, reason, headers, body
+        self.headers = {k.lower(): v for k, v in headers}
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self) -> str:
+        return f"<RawResponse {self.status} {self.headers} {self.body[:200]!r}>"
+
+
+class RawHttp:
+    """One TCP connection speaking HTTP/1.1 by hand: send any bytes, read framed responses.
+
+    `source` binds the client end to another loopback address (127.0.0.2, ...), which Linux
+    accepts without configuration, to look like a different client."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = HTTP_TIMEOUT,
+                 source: str | None = None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def read_response(self, head: bool = False) -> RawResponse:
+        """The next response; `head`: it answers a HEAD request (no body whatever the headers)."""
+        while b"\r\n\r\n" not in self.buf:
+            if not self._fill():
+                raise ConnectionError(f"connection closed before a response (got {self.buf[:200]!r})")
+        raw_head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = raw_head.decode("latin-1").split("\r\n")
+        version, status, reason = (lines[0].split(" ", 2) + [""])[:3]
+        assert version == "HTTP/1.1", lines[0]
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+        code = int(status)
+        length = 0 if head or code in (204, 304) else int(dict((k.lower(), v) for k, v in headers)
+                                                          .get("content-length", "0"))
+        while len(self.buf) < length:
+            if not self._fill():
+                raise ConnectionError("connection closed inside a response body")
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return RawResponse(code, reason, headers, body)
+
+    def closed_by_server(self, timeout: float = 5.0) -> bool:
+        """True when the server closes (EOF or reset) within `timeout` without sending anything
+        more."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        if chunk:
+            self.buf += chunk
+            return False
+        return True
+
+    def close(self) -> None:
+        abort(self.sock)
+
+
+def abort(sock: socket.socket) -> None:
+    """Closes with a reset instead of a FIN: no TIME_WAIT left on the client's port (thousands of
+    those keep later servers from binding ports that free_port() handed out)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def start_server(srv: "Server", attempts: int = 3) -> "Server":
+    """srv.start(), on another free port when the one picked was taken meanwhile (free_port()
+    races with every other process binding or connecting)."""
+    for attempt in range(attempts):
+        try:
+            return srv.start()
+        except RuntimeError as e:
+            if "Address already in use" not in str(e) or attempt == attempts - 1:
+                raise
+            srv.port = free_port()
+    return srv
+
+
+def http_request(method: str, path: str, headers: dict[str, str] | None = None,
+                 body: bytes | None = None, host: str = "cloudjet.test") -> bytes:
+    """One request as bytes (Content-Length added when there is a body)."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (body or b"")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of `values` (0 for an empty list)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(round(pct / 100.0 * len(ordered) + 0.5))))
+    return ordered[rank - 1]
+
+
+class LatencyProbe:
+    """A 'normal client' in a thread: one keep-alive session repeating `path` until stopped,
+    recording each latency (seconds) and every failure (status other than `expect`, or an
+    exception such as a timeout)."""
+
+    def __init__(self, server: "Server", path: str, expect: int = 200, timeout: float = 10.0,
+                 pause: float = 0.02, headers: dict[str, str] | None = None):
+        self.url, self.expect, self.timeout, self.pause = server.url(path), expect, timeout, pause
+        self.headers = headers or {}
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with requests.Session() as s:
+            s.trust_env = False
+            while not self._stop.is_set():
+                t0 = time.monotonic()
+                try:
+                    r = s.get(self.url, timeout=self.timeout, headers=self.headers)
+                    if r.status_code != self.expect:
+                        self.failures.append(f"{r.status_code} {r.text[:200]}")
+                except requests.RequestException as e:
+                    self.failures.append(repr(e))
+                self.latencies.append(time.monotonic() - t0)
+                self._stop.wait(self.pause)
+
+    def __enter__(self) -> "LatencyProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout + 5)
+
+    def summary(self) -> str:
+        ms = [v * 1000 for v in self.latencies]
+        return (f"{len(ms)} requests, p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
+                f"max {max(ms, default=0):.1f} ms, failures {len(self.failures)}")
+
+
+def process_rss_kib(pid: int) -> int:
+    """VmRSS of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def access_log_lines(server: "Server", **match) -> list[dict]:
+    """The server's access-log records (msg == "request") whose fields equal `match`."""
+    out = []
+    for line in server.log_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("msg") == "request" and all(rec.get(k) == v for k, v in match.items()):
+            out.append(rec)
+    return out

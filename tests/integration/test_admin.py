@@ -60,7 +60,7 @@ FLIGHT_KEYS = {
 SCHEDULE_KEYS = {
     "schedule_id", "flight_id", "flight_date", "current_price", "available_seats", "status", "airline",
     "departure_airport", "arrival_airport", "departure_time", "arrival_time", "duration", "aircraft",
-    "total_seats", "discount_id", "discount_percentage", "discounted_price",
+    "total_seats", "discount_id", "discount_percentage", "discounted_price", "departure_name", "arrival_name",
 }
 DISCOUNT_KEYS = {
     "discount_id", "schedule_id", "discount_percentage", "status", "created_at", "flight_id", "flight_date",
@@ -282,8 +282,11 @@ def expected_schedules(server) -> list[dict]:
     rows = server.db_query(
         "SELECT fs.schedule_id, fs.flight_id, fs.flight_date, fs.current_price, fs.available_seats, fs.status, "
         "f.airline, f.departure_airport, f.arrival_airport, f.departure_time, f.arrival_time, f.duration, "
-        "f.aircraft, f.total_seats, d.discount_id, d.discount_percentage "
+        "f.aircraft, f.total_seats, d.discount_id, d.discount_percentage, "
+        "da.airport_name AS dn, aa.airport_name AS an "
         "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+        "JOIN airports da ON da.airport_code = f.departure_airport "
+        "JOIN airports aa ON aa.airport_code = f.arrival_airport "
         "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
         "WHERE fs.status = 'ACTIVE' AND f.is_active = 1")
     out = []
@@ -301,6 +304,7 @@ def expected_schedules(server) -> list[dict]:
             "duration": r["duration"], "aircraft": r["aircraft"], "total_seats": int(r["total_seats"]),
             "discount_id": None if r["discount_id"] is None else int(r["discount_id"]),
             "discount_percentage": pct, "discounted_price": discounted(price, pct),
+            "departure_name": r["dn"], "arrival_name": r["an"],
         })
     return sorted(out, key=lambda s: s["schedule_id"])
 
@@ -601,9 +605,9 @@ def test_create_flight_missing_field_is_400_naming_the_field(server, admin, fiel
     ("departure_time", "7:00"), ("departure_time", "24:00"), ("departure_time", "12:60"),
     ("departure_time", "12:00:00"), ("departure_time", "noon"), ("departure_time", 700),
     ("arrival_time", "25:10"), ("arrival_time", "1230"), ("arrival_time", "12-30"),
-    ("base_price", 0), ("base_price", -1000), ("base_price", "210000"), ("base_price", 1500.5),
+    ("base_price", 0), ("base_price", -1000), ("base_price", "210,000"), ("base_price", 1500.5),
     ("base_price", True),
-    ("total_seats", 0), ("total_seats", -5), ("total_seats", "180"), ("total_seats", 2.5),
+    ("total_seats", 0), ("total_seats", -5), ("total_seats", "180석"), ("total_seats", 2.5),
     ("arrival_airport", "GMP"),  # same as departure
 ])
 def test_create_flight_invalid_field_is_400_invalid_field(server, admin, field, value):
@@ -951,7 +955,8 @@ def test_list_schedules_shows_future_active_schedules_with_discount_fields(serve
     common = {"flight_id": fid, "current_price": 100050, "available_seats": 168, "status": "ACTIVE",
               "airline": "CloudJet", "departure_airport": "KIX", "arrival_airport": "BKK",
               "departure_time": "08:10", "arrival_time": "10:25", "duration": "2시간 15분",
-              "aircraft": "Airbus A321neo", "total_seats": 168}
+              "aircraft": "Airbus A321neo", "total_seats": 168, "departure_name": "간사이국제공항",
+              "arrival_name": "수완나품국제공항"}
     assert mine == [
         {**common, "schedule_id": plain, "flight_date": day(57), "discount_id": None, "discount_percentage": None,
          "discounted_price": 100050},
@@ -1085,7 +1090,7 @@ def refusal_schedule(server, admin):
 
 @pytest.mark.parametrize("field, value", [
     ("discount_percentage", 0), ("discount_percentage", 100), ("discount_percentage", -5),
-    ("discount_percentage", 150), ("discount_percentage", 15.5), ("discount_percentage", "15"),
+    ("discount_percentage", 150), ("discount_percentage", 15.5), ("discount_percentage", "15%"),
     ("discount_percentage", True), ("discount_percentage", [15]),
     ("schedule_id", "abc"), ("schedule_id", 1.5),
 ])

@@ -492,14 +492,16 @@ def test_profile_with_invalid_token_is_401_invalid_token(server, token_user, kin
     assert server.user_row(token_user.email)["name"] == token_user.name
 
 
-def test_profile_of_deleted_user_is_404_user_not_found(server):
+def test_profile_of_deleted_user_is_401_invalid_token(server):
+    # issue 10: a token whose user no longer exists identifies nobody, on every endpoint (the
+    # original answered 404 here; 401 makes the front end log the stale session out)
     user = server.make_user()
     server.db_query("DELETE FROM users WHERE user_id = ?", (user.user_id,))
-    assert_error(server.get(PROFILE, headers=user.auth), 404, "user_not_found", cj.MSG_USER_NOT_FOUND)
+    assert_error(server.get(PROFILE, headers=user.auth), 401, "invalid_token", cj.MSG_TOKEN_INVALID)
     ghost = cj.make_jwt(cj.claims(2_000_000_000), server.secret_key)
-    assert_error(server.get(PROFILE, headers=bearer(ghost)), 404, "user_not_found", cj.MSG_USER_NOT_FOUND)
+    assert_error(server.get(PROFILE, headers=bearer(ghost)), 401, "invalid_token", cj.MSG_TOKEN_INVALID)
     r = server.put(PROFILE, headers=bearer(ghost), json={"name": "유령"})
-    assert_error(r, 404, "user_not_found", cj.MSG_USER_NOT_FOUND)
+    assert_error(r, 401, "invalid_token", cj.MSG_TOKEN_INVALID)
 
 
 def _profile_row(server, user) -> dict:

@@ -469,7 +469,7 @@ def test_empty_body_names_schedule_id_first(server, user, refusal_schedule):
 
 
 INVALID_CASES = {
-    "scheduleId-string": _set(["scheduleId"], "1"),
+    "scheduleId-string": _set(["scheduleId"], "1a"),
     "scheduleId-zero": _set(["scheduleId"], 0),
     "scheduleId-negative": _set(["scheduleId"], -5),
     "scheduleId-float": _set(["scheduleId"], 1.5),
@@ -502,7 +502,7 @@ INVALID_CASES = {
     "contactInfo-string": _set(["contactInfo"], "contact@example.com"),
     "paymentMethod-number": _set(["paymentMethod"], 1),
     "totalAmount-negative": _set(["totalAmount"], -1),
-    "totalAmount-string": lambda b: b.update(totalAmount=str(b["totalAmount"])),
+    "totalAmount-string": lambda b: b.update(totalAmount=f" {b['totalAmount']}"),
     "totalAmount-float": lambda b: b.update(totalAmount=b["totalAmount"] + 0.5),
     "seats-string": _set(["seats"], "9A"),
     "seats-numbers": _set(["seats"], [9, 10]),
@@ -1264,3 +1264,30 @@ def test_booking_on_one_replica_is_seen_at_once_through_the_other_replicas_redis
     assert_json(b.post(f"{BOOKINGS}/{number}/cancel", headers=user.auth), 200)
     assert search_row(a, sched)["available_seats"] == sched.available
     assert occupied(a, sched.sid) == []
+
+
+# ============================================================================================
+# fewer seats than passengers (the original front end's seat map picks one seat for N people)
+
+
+def test_fewer_seats_than_passengers_seats_the_first_and_leaves_the_rest_unassigned(server):
+    me = server.make_user()
+    sched = fresh_schedule(server)
+    out = assert_created(book(server, me, booking_body(server, sched, n=3, seats=["14C"])))
+    rows = passenger_rows(server, out["booking_id"])
+    assert [r["seat_number"] for r in rows] == ["14C", None, None]
+    assert seat_rows(server, sched.sid) == {"14C": out["booking_id"]}
+    assert available(server, sched.sid) == sched.available - 3
+    assert occupied(server, sched.sid) == ["14C"]
+    listed = assert_json(server.get(BOOKINGS, headers=me.auth), 200)["bookings"]
+    assert [p["seat_number"] for p in listed[0]["passengers"]] == ["14C", None, None]
+
+
+def test_more_seats_than_passengers_is_refused_and_changes_nothing(server):
+    me = server.make_user()
+    sched = fresh_schedule(server)
+    before = snapshot(server, sched.sid)
+    r = book(server, me, booking_body(server, sched, n=1, seats=["15A", "15B"]))
+    body = assert_error(r, 400, "invalid_field")
+    assert body["message"] == "seats: 좌석 수는 승객 수보다 많을 수 없습니다.", body
+    assert snapshot(server, sched.sid) == before

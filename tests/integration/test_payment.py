@@ -327,7 +327,7 @@ def test_init_missing_amount_is_400_missing_field(server):
     assert payment_count(server, u) == 0
 
 
-@pytest.mark.parametrize("amount", [0, -1, 1.5, "100", 100000001, True, [100]])
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "100원", "-100", 100000001, "100000001", True, [100]])
 def test_init_amount_not_a_positive_integer_up_to_100_million_is_400_invalid_field(server, amount):
     u = server.make_user()
     assert_error(server.post(INIT, json={"amount": amount}, headers=u.auth), 400, "invalid_field")
@@ -358,7 +358,8 @@ def test_init_duplicate_order_id_is_409_order_exists(server, user, other_user):
 
 
 @pytest.mark.parametrize("field, value", [("method", "CASH"), ("method", 1), ("provider", "TOSS"),
-                                          ("provider", ""), ("scheduleId", 0), ("scheduleId", "7")])
+                                          ("provider", ""), ("scheduleId", 0), ("scheduleId", "7a"),
+                                          ("scheduleId", "-7")])
 def test_init_bad_method_provider_or_schedule_is_400_invalid_field(server, field, value):
     u = server.make_user()
     r = server.post(INIT, json={"amount": 1000, field: value}, headers=u.auth)

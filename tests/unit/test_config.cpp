@@ -114,3 +114,51 @@ TEST(Config, DotenvParsesCommentsQuotesAndExport) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Config, TransportAndLoadDefaults) {
+  auto c = load({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_connections_per_client, 256);
+  EXPECT_EQ(c->max_header_bytes, 16U * 1024);
+  EXPECT_TRUE(c->trusted_proxies.empty());
+  EXPECT_EQ(c->cache_max_bytes, 64U * 1024 * 1024);
+  EXPECT_EQ(c->pools.max_queue, 256U);
+  EXPECT_EQ(c->db.lock_wait_timeout_seconds, 3);
+}
+
+TEST(Config, TrustedProxiesAreParsedAndBadEntriesNamed) {
+  auto c = load({{"TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32,192.0.2.1"}});
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->trusted_proxies.size(), 3U);
+  EXPECT_EQ(c->trusted_proxies[0].to_string(), "10.0.0.0/8");
+  EXPECT_EQ(c->trusted_proxies[2].prefix, 32);
+  auto bad = load({{"TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message_en.find("TRUSTED_PROXIES"), std::string::npos);
+  EXPECT_NE(bad.error().message_en.find("lb.internal"), std::string::npos);
+}
+
+TEST(Config, PoolLimitsAreValidated) {
+  auto c = load({{"WORK_QUEUE_MAX", "10"},
+                 {"WORK_QUEUE_MAX_WAIT_MS", "200"},
+                 {"WORK_QUEUE_TIMEOUT_MS", "3000"},
+                 {"CPU_THREADS", "3"},
+                 {"CACHE_MAX_BYTES", "1048576"},
+                 {"MAX_CONNECTIONS_PER_CLIENT", "8"},
+                 {"SIGNUP_MAX_PER_CLIENT", "3"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->pools.max_queue, 10U);
+  EXPECT_EQ(c->pools.cpu_threads, 3);
+  EXPECT_EQ(c->cache_max_bytes, 1048576U);
+  EXPECT_EQ(c->max_connections_per_client, 8);
+  EXPECT_EQ(c->signup.max_per_client, 3);
+  auto bad = load({{"WORK_QUEUE_MAX_WAIT_MS", "5000"}, {"WORK_QUEUE_TIMEOUT_MS", "1000"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message_en.find("WORK_QUEUE_TIMEOUT_MS"), std::string::npos);
+  EXPECT_FALSE(load({{"DB_LOCK_WAIT_TIMEOUT", "30"}}).ok());  // must stay below the read timeout
+  EXPECT_FALSE(load({{"MAX_HEADER_KIB", "0"}}).ok());
+}
+
+}  // namespace

@@ -9,7 +9,9 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,7 @@ class SecurityEnvironment : public ::testing::Environment {
 
 constexpr std::string_view kSecret = "test-secret-with-enough-entropy-0123456789";
 constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kTtl = 86'400;  // the default JWT_TTL_SECONDS
 
 // ---- werkzeug vectors (password "secret123") --------------------------------------------------
 constexpr std::string_view kScryptHex =
@@ -74,7 +77,9 @@ std::string hs256_token(std::string_view header_json, std::string_view payload_j
 }
 
 constexpr std::string_view kHs256Header = R"({"alg":"HS256","typ":"JWT"})";
-constexpr std::string_view kValidPayload = R"({"user_id":7,"role":"ADMIN","exp":1800000000})";
+// iat = kNow - 10, exp = kNow + 3600.
+constexpr std::string_view kValidPayload =
+    R"({"user_id":7,"role":"ADMIN","iat":1699999990,"exp":1700003600})";
 
 sec::Claims sample_claims() {
   sec::Claims c;
@@ -102,6 +107,7 @@ std::string libjwt_token(jwt_alg_t alg, std::string_view secret) {
             0);
   EXPECT_EQ(jwt_add_grant_int(jwt.get(), "user_id", 42), 0);
   EXPECT_EQ(jwt_add_grant(jwt.get(), "role", "ADMIN"), 0);
+  EXPECT_EQ(jwt_add_grant_int(jwt.get(), "iat", kNow), 0);
   EXPECT_EQ(jwt_add_grant_int(jwt.get(), "exp", kNow + 3600), 0);
   std::unique_ptr<char, FreeDeleter> encoded(jwt_encode_str(jwt.get()));
   return encoded ? std::string(encoded.get()) : std::string();
@@ -109,7 +115,7 @@ std::string libjwt_token(jwt_alg_t alg, std::string_view secret) {
 
 void expect_jwt_error(std::string_view token, JwtError expected,
                       std::string_view secret = kSecret) {
-  const auto result = sec::verify_jwt(token, secret, kNow);
+  const auto result = sec::verify_jwt(token, secret, kNow, kTtl);
   EXPECT_FALSE(result.claims.has_value()) << token;
   EXPECT_EQ(result.error, expected) << token;
 }
@@ -307,7 +313,7 @@ TEST(WerkzeugPbkdf2, MalformedIsUnknownFormat) {
 TEST(Jwt, RoundtripPreservesClaims) {
   const std::string token = sec::sign_jwt(sample_claims(), kSecret);
   ASSERT_FALSE(token.empty());
-  const auto result = sec::verify_jwt(token, kSecret, kNow);
+  const auto result = sec::verify_jwt(token, kSecret, kNow, kTtl);
   ASSERT_TRUE(result.claims.has_value());
   EXPECT_EQ(result.claims->user_id, 42);
   EXPECT_EQ(result.claims->role, "USER");
@@ -317,11 +323,75 @@ TEST(Jwt, RoundtripPreservesClaims) {
 
 TEST(Jwt, AcceptsIndependentlySignedHs256Token) {
   const auto result =
-      sec::verify_jwt(hs256_token(kHs256Header, kValidPayload, kSecret), kSecret, kNow);
+      sec::verify_jwt(hs256_token(kHs256Header, kValidPayload, kSecret), kSecret, kNow, kTtl);
   ASSERT_TRUE(result.claims.has_value());
   EXPECT_EQ(result.claims->user_id, 7);
   EXPECT_EQ(result.claims->role, "ADMIN");
-  EXPECT_EQ(result.claims->iat, 0);  // absent iat is informational only
+  EXPECT_EQ(result.claims->iat, kNow - 10);
+}
+
+namespace {
+
+// A token signed with claims {user_id 7, role USER, iat, exp}; iat omitted when nullopt.
+std::string token_with_times(std::optional<std::int64_t> iat, std::int64_t exp) {
+  std::string payload = R"({"user_id":7,"role":"USER",)";
+  if (iat) payload += R"("iat":)" + std::to_string(*iat) + ",";
+  payload += R"("exp":)" + std::to_string(exp) + "}";
+  return hs256_token(kHs256Header, payload, kSecret);
+}
+
+bool accepted(const std::string& token, std::int64_t ttl = kTtl) {
+  return sec::verify_jwt(token, kSecret, kNow, ttl).claims.has_value();
+}
+
+}  // namespace
+
+TEST(JwtLifetime, AcceptsExactlyTheConfiguredTtlAndTheClockSkew) {
+  EXPECT_TRUE(accepted(token_with_times(kNow, kNow + kTtl)));
+  EXPECT_TRUE(accepted(token_with_times(kNow - 100, kNow - 100 + kTtl)));
+  // Issued by a replica whose clock runs up to a minute ahead.
+  EXPECT_TRUE(accepted(
+      token_with_times(kNow + sec::kJwtClockSkewSeconds, kNow + sec::kJwtClockSkewSeconds + kTtl)));
+  EXPECT_TRUE(accepted(token_with_times(kNow, kNow + kTtl + sec::kJwtClockSkewSeconds)));
+}
+
+TEST(JwtLifetime, RejectsTokensLivingLongerThanTheTtl) {
+  const std::int64_t century = std::int64_t{100} * 365 * 86400;
+  for (const std::string& token : {
+           token_with_times(kNow, kNow + century),                               // 100 years
+           token_with_times(kNow, kNow + kTtl + sec::kJwtClockSkewSeconds + 1),  // just over
+           token_with_times(0, kNow + 10),                                       // iat 1970
+           token_with_times(std::numeric_limits<std::int64_t>::min(), kNow + 10),
+           token_with_times(kNow, std::numeric_limits<std::int64_t>::max()),
+       }) {
+    const auto result = sec::verify_jwt(token, kSecret, kNow, kTtl);
+    EXPECT_FALSE(result.claims.has_value()) << token;
+    EXPECT_EQ(result.error, JwtError::BadLifetime) << token;
+  }
+  // A token signed under a longer TTL stops working when the TTL is lowered.
+  EXPECT_TRUE(accepted(token_with_times(kNow, kNow + 7 * kTtl), 7 * kTtl));
+  EXPECT_FALSE(accepted(token_with_times(kNow, kNow + 7 * kTtl), kTtl));
+}
+
+TEST(JwtLifetime, RejectsIatInTheFuture) {
+  for (const std::int64_t ahead :
+       {sec::kJwtClockSkewSeconds + 1, std::int64_t{3600}, std::int64_t{365} * 86400}) {
+    const auto result =
+        sec::verify_jwt(token_with_times(kNow + ahead, kNow + ahead + 60), kSecret, kNow, kTtl);
+    EXPECT_FALSE(result.claims.has_value()) << ahead;
+    EXPECT_EQ(result.error, JwtError::BadLifetime) << ahead;
+  }
+}
+
+TEST(JwtLifetime, RejectsMissingOrNonIntegerIat) {
+  expect_jwt_error(token_with_times(std::nullopt, kNow + 60), JwtError::MissingClaim);
+  for (const std::string_view payload :
+       {R"({"user_id":7,"role":"USER","iat":"1700000000","exp":1700003600})",
+        R"({"user_id":7,"role":"USER","iat":1700000000.5,"exp":1700003600})",
+        R"({"user_id":7,"role":"USER","iat":null,"exp":1700003600})",
+        R"({"user_id":7,"role":"USER","iat":{},"exp":1700003600})"}) {
+    expect_jwt_error(hs256_token(kHs256Header, payload, kSecret), JwtError::MissingClaim);
+  }
 }
 
 TEST(Jwt, RejectsExpired) {

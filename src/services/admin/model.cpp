@@ -15,18 +15,13 @@ Error bad(const std::string& field, const std::string& ko, const std::string& en
   return errors::invalid_field(field, ko, en);
 }
 
+// 1..max; absent or null is missing_field when required, else 0 ("use the default").
 Result<long long> positive(const nlohmann::json& body, const std::string& field, long long max,
                            bool required) {
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) {
-    if (required) return errors::missing_field(field);
-    return 0LL;
-  }
-  if (!it->is_number_integer() || it->get<long long>() <= 0 || it->get<long long>() > max) {
-    return bad(field, "1 이상 " + std::to_string(max) + " 이하의 정수여야 합니다.",
-               "must be an integer from 1 to " + std::to_string(max));
-  }
-  return it->get<long long>();
+  if (required) return validate::required_integer(body, field, validate::one_to(max));
+  auto v = validate::optional_integer(body, field, validate::one_to(max));
+  if (!v) return v.error();
+  return v->value_or(0);
 }
 
 Result<std::string> time_field(const nlohmann::json& body, const std::string& field) {
@@ -158,13 +153,11 @@ Result<ScheduleSpec> parse_schedule_spec(const nlohmann::json& body) {
 }
 
 Result<int> parse_discount_percentage(const nlohmann::json& body) {
-  auto it = body.find("discount_percentage");
-  if (it == body.end() || it->is_null()) return errors::missing_field("discount_percentage");
-  if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 99) {
-    return bad("discount_percentage", "할인율은 1~99 사이의 정수여야 합니다.",
-               "must be an integer from 1 to 99");
-  }
-  return static_cast<int>(it->get<long long>());
+  auto pct = validate::required_integer(
+      body, "discount_percentage",
+      {1, 99, "할인율은 1~99 사이의 정수여야 합니다.", "must be an integer from 1 to 99"});
+  if (!pct) return pct.error();
+  return static_cast<int>(*pct);
 }
 
 std::string hh_mm(const std::string& time) {

@@ -23,14 +23,12 @@ class AdminRoutes {
   // stops working at once.
   http::Handler admin_only(std::function<Response(const Request&, const Actor&)> handler) {
     return [this, handler = std::move(handler)](const Request& rq) {
-      auto who = http::authenticate(rq, app_.config.secret_key);
+      auto who = app_.authenticator.authenticate(rq);
       if (!who) return http::error_response(rq, who.error());
-      if (who->role != "ADMIN") return http::error_response(rq, errors::admin_required());
-      auto role = store_.role_of(who->user_id);
-      if (!role) return http::error_response(rq, role.error());
-      if (!*role) return http::error_response(rq, errors::token_invalid());
-      if (**role != "ADMIN") return http::error_response(rq, errors::admin_required());
-      return handler(rq, Actor{who->user_id, rq.request_id});
+      if (who->claims.role != "ADMIN" || who->role != "ADMIN") {
+        return http::error_response(rq, errors::admin_required());
+      }
+      return handler(rq, Actor{who->claims.user_id, rq.request_id});
     };
   }
 
@@ -113,17 +111,11 @@ class AdminRoutes {
   Response create_discount(const Request& rq, const Actor& who) {
     auto body = http::parse_json_object(rq);
     if (!body) return http::error_response(rq, body.error());
-    auto sid = body->find("schedule_id");
-    if (sid == body->end() || sid->is_null()) {
-      return http::error_response(rq, errors::missing_field("schedule_id"));
-    }
-    if (!sid->is_number_integer() || sid->get<long long>() <= 0) {
-      return http::error_response(rq, errors::invalid_field("schedule_id", "양의 정수여야 합니다.",
-                                                            "must be a positive integer"));
-    }
+    auto sid = validate::read_positive_int(*body, "schedule_id");
+    if (!sid) return http::error_response(rq, sid.error());
     auto pct = parse_discount_percentage(*body);
     if (!pct) return http::error_response(rq, pct.error());
-    auto r = store_.create_discount(sid->get<long long>(), *pct, who);
+    auto r = store_.create_discount(*sid, *pct, who);
     if (!r) return http::error_response(rq, r.error());
     app_.catalog_cache->invalidate_search(r->second.departure, r->second.arrival, r->second.date);
     return http::json_response(

@@ -10,8 +10,6 @@
 namespace cj::admin {
 namespace {
 
-constexpr const char* kRoleOf = "SELECT role FROM users WHERE user_id = :id";
-
 constexpr const char* kListFlights =
     "SELECT f.flight_id, f.airline, f.departure_airport, f.arrival_airport, f.departure_time, "
     "f.arrival_time, f.duration, f.aircraft, f.base_price, f.total_seats, f.is_active, "
@@ -51,8 +49,11 @@ constexpr const char* kFutureDatesOfFlight =
 constexpr const char* kListSchedules =
     "SELECT fs.schedule_id, fs.flight_id, fs.flight_date, fs.current_price, fs.available_seats, "
     "fs.status, f.airline, f.departure_airport, f.arrival_airport, f.departure_time, "
-    "f.arrival_time, f.duration, f.aircraft, f.total_seats, d.discount_id, d.discount_percentage "
+    "f.arrival_time, f.duration, f.aircraft, f.total_seats, d.discount_id, d.discount_percentage, "
+    "da.airport_name, aa.airport_name "
     "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+    "JOIN airports da ON da.airport_code = f.departure_airport "
+    "JOIN airports aa ON aa.airport_code = f.arrival_airport "
     "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
     "WHERE fs.status = 'ACTIVE' AND fs.flight_date >= :today AND f.is_active = 1 "
     "ORDER BY fs.flight_date, f.departure_time, fs.schedule_id";
@@ -169,19 +170,11 @@ Status check_airports(soci::session& s, const FlightIn& f) {
 
 void AdminStore::record(soci::session& s, const Actor& who, const std::string& action,
                         const std::string& target, const nlohmann::json& summary) {
-  const std::string text = summary.dump();
+  // Shallow and built by the server, but a path parameter may carry any bytes: never throw.
+  const std::string text = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   soci::indicator rid_ind = who.request_id.empty() ? soci::i_null : soci::i_ok;
   s << kInsertAudit, soci::use(who.admin_id), soci::use(action), soci::use(target),
       soci::use(who.request_id, rid_ind), soci::use(text);
-}
-
-Result<std::optional<std::string>> AdminStore::role_of(long long user_id) {
-  return db_.run("admin.role_of", [&](soci::session& s) -> std::optional<std::string> {
-    std::string role;
-    s << kRoleOf, soci::into(role), soci::use(user_id);
-    if (!s.got_data()) return std::nullopt;
-    return role;
-  });
 }
 
 Result<nlohmann::json> AdminStore::list_flights() {
@@ -340,7 +333,7 @@ Result<nlohmann::json> AdminStore::list_schedules() {
     const std::string today = validate::today();
     long long id = 0, price = 0, avail = 0, seats = 0, discount_id = 0;
     int pct = 0;
-    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac;
+    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac, dep_name, arr_name;
     soci::indicator dur_i, ac_i, did_i, pct_i;
     soci::statement st(s);
     st.exchange(soci::into(id));
@@ -359,6 +352,8 @@ Result<nlohmann::json> AdminStore::list_schedules() {
     st.exchange(soci::into(seats));
     st.exchange(soci::into(discount_id, did_i));
     st.exchange(soci::into(pct, pct_i));
+    st.exchange(soci::into(dep_name));
+    st.exchange(soci::into(arr_name));
     st.exchange(soci::use(today));
     st.alloc();
     st.prepare(kListSchedules);
@@ -383,7 +378,11 @@ Result<nlohmann::json> AdminStore::list_schedules() {
            {"total_seats", seats},
            {"discount_id", discounted ? nlohmann::json(discount_id) : nullptr},
            {"discount_percentage", discounted ? nlohmann::json(pct) : nullptr},
-           {"discounted_price", discounted ? flight::discounted_price(price, pct) : price}});
+           {"discounted_price", discounted ? flight::discounted_price(price, pct) : price},
+           // The admin page prints "departure_name → arrival_name" (the original's
+           // airport_name AS departure_name / arrival_name).
+           {"departure_name", dep_name},
+           {"arrival_name", arr_name}});
     }
     return rows;
   });

@@ -37,9 +37,6 @@ class AdminStore {
  public:
   explicit AdminStore(db::Db& db) : db_(db) {}
 
-  // The user's current role in the database (nullopt: no such user).
-  Result<std::optional<std::string>> role_of(long long user_id);
-
   Result<nlohmann::json> list_flights();
   Status create_flight(const FlightIn& f, const Actor& who);
   Result<ScheduleResult> upsert_flight_with_schedules(const FlightIn& f, const ScheduleSpec& spec,

@@ -5,6 +5,7 @@
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
+#include "core/net_address.hpp"
 #include "core/security.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
@@ -32,6 +33,17 @@ class AuthRoutes {
     if (!body) return http::error_response(rq, body.error());
     auto user = parse_signup(*body);
     if (!user) return http::error_response(rq, user.error());
+    // Every well-formed signup costs an Argon2 hash and a row, so each one counts against the
+    // client (its address, or IPv6 /64), successful or not.
+    const auto& policy = app_.config.signup;
+    const std::string client_key = "signup:" + net::client_bucket(rq.client_ip);
+    if (const int wait = app_.login_limiter->retry_after(client_key, policy.max_per_client);
+        wait > 0) {
+      Response r = http::error_response(rq, errors::too_many_signups());
+      r.headers.emplace_back("Retry-After", std::to_string(wait));
+      return r;
+    }
+    app_.login_limiter->record_failure(client_key, policy.window_seconds);
     // Hash before taking a database connection: hashing is the slow part.
     const std::string hash = security::hash_password(user->password);
     auto id = store_.create_user(*user, hash);
@@ -49,7 +61,7 @@ class AuthRoutes {
 
     const auto& policy = app_.config.login;
     const std::string email_key = "email:" + creds->email;
-    const std::string client_key = "client:" + rq.client_ip;
+    const std::string client_key = "client:" + net::client_bucket(rq.client_ip);
     const int wait =
         std::max(app_.login_limiter->retry_after(email_key, policy.max_failures_per_email),
                  app_.login_limiter->retry_after(client_key, policy.max_failures_per_client));
@@ -115,21 +127,24 @@ class AuthRoutes {
 
 http::Service make_service(App& app) {
   auto routes = std::make_shared<AuthRoutes>(app);
-  const std::string& secret = app.config.secret_key;
+  const http::Authenticator& auth = app.authenticator;
   const std::string prefix = "/api/auth";
   http::Service s{"auth", app.config.ports.auth, {}};
+  // Both hash a password (Argon2id): they run on the CPU pool, apart from database work.
+  s.routes.push_back({"POST", prefix + "/signup",
+                      [routes](const Request& rq) { return routes->signup(rq); }, true, nullptr,
+                      http::Pool::Cpu});
+  s.routes.push_back({"POST", prefix + "/login",
+                      [routes](const Request& rq) { return routes->login(rq); }, true, nullptr,
+                      http::Pool::Cpu});
   s.routes.push_back(
-      {"POST", prefix + "/signup", [routes](const Request& rq) { return routes->signup(rq); }});
+      {"GET", prefix + "/profile", http::authed(auth, [routes](const Request& rq, const auto& who) {
+         return routes->get_profile(rq, who);
+       })});
   s.routes.push_back(
-      {"POST", prefix + "/login", [routes](const Request& rq) { return routes->login(rq); }});
-  s.routes.push_back({"GET", prefix + "/profile",
-                      http::authed(secret, [routes](const Request& rq, const auto& who) {
-                        return routes->get_profile(rq, who);
-                      })});
-  s.routes.push_back({"PUT", prefix + "/profile",
-                      http::authed(secret, [routes](const Request& rq, const auto& who) {
-                        return routes->put_profile(rq, who);
-                      })});
+      {"PUT", prefix + "/profile", http::authed(auth, [routes](const Request& rq, const auto& who) {
+         return routes->put_profile(rq, who);
+       })});
   s.routes.push_back(http::health_route(prefix, "auth", app.config.ports.auth));
   return s;
 }

@@ -16,6 +16,7 @@ constexpr const char* kSelectByEmail =
 constexpr const char* kSelectById =
     "SELECT user_id, name, email, phone, birth_date, role, password_hash FROM users "
     "WHERE user_id = :id";
+constexpr const char* kRoleOf = "SELECT role FROM users WHERE user_id = :id";
 constexpr const char* kUpdateName = "UPDATE users SET name = :name WHERE user_id = :id";
 constexpr const char* kUpdatePhone = "UPDATE users SET phone = :phone WHERE user_id = :id";
 constexpr const char* kTouchSqlite =
@@ -43,7 +44,7 @@ std::optional<User> fetch_user(soci::session& s, const char* sql, const auto& ke
 
 Result<long long> AuthStore::create_user(const NewUser& user, const std::string& password_hash,
                                          const std::string& role) {
-  return db_.run("auth.create_user", [&](soci::session& s) -> Result<long long> {
+  return db_.write("auth.create_user", [&](soci::session& s) -> Result<long long> {
     try {
       s << kInsertUser, soci::use(user.name), soci::use(user.email), soci::use(password_hash),
           soci::use(user.phone), soci::use(user.birth_date), soci::use(role);
@@ -67,6 +68,15 @@ Result<std::optional<User>> AuthStore::find_by_id(long long id) {
                  [&](soci::session& s) { return fetch_user(s, kSelectById, id); });
 }
 
+Result<std::optional<std::string>> AuthStore::role_of(long long id) {
+  return db_.run("auth.role_of", [&](soci::session& s) -> std::optional<std::string> {
+    std::string role;
+    s << kRoleOf, soci::into(role), soci::use(id);
+    if (!s.got_data()) return std::nullopt;
+    return role;
+  });
+}
+
 Result<bool> AuthStore::update_profile(long long id, const ProfileUpdate& update) {
   return db_.transaction("auth.update_profile", [&](soci::session& s) -> Result<bool> {
     long long count = 0;
@@ -81,7 +91,7 @@ Result<bool> AuthStore::update_profile(long long id, const ProfileUpdate& update
 }
 
 Status AuthStore::set_password_hash(long long id, const std::string& password_hash) {
-  return db_.run("auth.set_password_hash", [&](soci::session& s) {
+  return db_.write("auth.set_password_hash", [&](soci::session& s) {
     s << kUpdateHash, soci::use(password_hash), soci::use(id);
     return Unit{};
   });

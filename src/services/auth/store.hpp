@@ -18,6 +18,9 @@ class AuthStore {
                                 const std::string& role = "USER");
   Result<std::optional<User>> find_by_email(const std::string& email);
   Result<std::optional<User>> find_by_id(long long id);
+  // The user's current role (nullopt: no such user): the per-request identity check, so one
+  // primary-key lookup of one column.
+  Result<std::optional<std::string>> role_of(long long id);
   // false when the user does not exist.
   Result<bool> update_profile(long long id, const ProfileUpdate& update);
   Status set_password_hash(long long id, const std::string& password_hash);

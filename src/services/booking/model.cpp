@@ -18,15 +18,6 @@ Error bad(const std::string& field, const std::string& ko, const std::string& en
   return errors::invalid_field(field, ko, en);
 }
 
-Result<long long> positive_integer(const nlohmann::json& body, const std::string& field) {
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) return errors::missing_field(field);
-  if (!it->is_number_integer() || it->get<long long>() <= 0) {
-    return bad(field, "양의 정수여야 합니다.", "must be a positive integer");
-  }
-  return it->get<long long>();
-}
-
 // A required string at a nested path ("passengers[0].name"): the error names the full path.
 Result<std::string> required_at(const nlohmann::json& obj, const std::string& key,
                                 const std::string& path) {
@@ -76,7 +67,7 @@ Result<PassengerIn> parse_passenger(const nlohmann::json& p, std::size_t i) {
 
 Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
   NewBooking b;
-  auto schedule = positive_integer(body, "scheduleId");
+  auto schedule = validate::read_positive_int(body, "scheduleId");
   if (!schedule) return schedule.error();
   b.schedule_id = *schedule;
 
@@ -119,20 +110,23 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
     return bad("paymentMethod", "결제 수단이 올바르지 않습니다.", "must be 1 to 20 characters");
   }
 
-  auto amount = body.find("totalAmount");
-  if (amount == body.end() || amount->is_null()) return errors::missing_field("totalAmount");
-  if (!amount->is_number_integer() || amount->get<long long>() < 0) {
-    return bad("totalAmount", "0 이상의 정수여야 합니다.", "must be a non-negative integer");
-  }
-  b.total_amount = amount->get<long long>();
+  auto amount = validate::required_integer(
+      body, "totalAmount",
+      {0, validate::kMaxInt, "0 이상의 정수여야 합니다.", "must be a non-negative integer"});
+  if (!amount) return amount.error();
+  b.total_amount = *amount;
 
   auto seats = body.find("seats");
   if (seats != body.end() && !seats->is_null()) {
     if (!seats->is_array()) return bad("seats", "배열이어야 합니다.", "must be an array");
     if (!seats->empty()) {
-      if (seats->size() != b.passengers.size()) {
-        return bad("seats", "좌석 수는 승객 수와 같아야 합니다.",
-                   "must list one seat per passenger");
+      // Seats go to the passengers in order; passengers past the end have none yet (assigned
+      // at check-in). The original front end sends ONE seat for up to five passengers, and the
+      // original backend booked that (giving everyone the same seat); we keep the booking and
+      // give the seat to the first passenger only.
+      if (seats->size() > b.passengers.size()) {
+        return bad("seats", "좌석 수는 승객 수보다 많을 수 없습니다.",
+                   "must not list more seats than passengers");
       }
       std::set<std::string> seen;
       for (const auto& s : *seats) {
@@ -151,9 +145,19 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
   return b;
 }
 
-std::string request_fingerprint(const nlohmann::json& body) {
-  // nlohmann's object keys are sorted, so equal JSON documents dump equally.
-  return security::hex_encode(security::hmac_sha256("cloudjet-idempotency", body.dump()));
+std::string request_fingerprint(const NewBooking& b) {
+  // Only what was validated goes in, so unknown extra fields (a client's own bookkeeping, or a
+  // hostile 600 KB nest) neither change the fingerprint nor cost anything. The document built
+  // here is two levels deep and bounded by the validation limits.
+  nlohmann::json passengers = nlohmann::json::array();
+  for (const auto& p : b.passengers) {
+    passengers.push_back({p.name, nullable(p.name_en), p.birth, p.gender});
+  }
+  const nlohmann::json canonical{b.schedule_id,   std::move(passengers), b.contact_email,
+                                 b.contact_phone, b.payment_method,      b.total_amount,
+                                 b.seats};
+  const std::string text = canonical.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return security::hex_encode(security::hmac_sha256("cloudjet-idempotency", text));
 }
 
 nlohmann::json booking_json(const BookingOut& b) {

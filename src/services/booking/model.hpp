@@ -68,8 +68,9 @@ struct BookingOut {
 
 // Validates the whole request (no database): 400s name the offending field.
 Result<NewBooking> parse_new_booking(const nlohmann::json& body);
-// A stable fingerprint of the request, to tell an Idempotency-Key retry from a different request.
-std::string request_fingerprint(const nlohmann::json& body);
+// A stable fingerprint of the validated request, to tell an Idempotency-Key retry from a
+// different request. Computed only when a key is sent.
+std::string request_fingerprint(const NewBooking& booking);
 
 nlohmann::json booking_json(const BookingOut& b);
 

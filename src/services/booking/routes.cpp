@@ -39,7 +39,8 @@ class BookingRoutes {
     if (!in) return http::error_response(rq, in.error());
     auto key = idempotency_key(rq);
     if (!key) return http::error_response(rq, key.error());
-    auto out = store_.create(who.user_id, *in, *key, request_fingerprint(*body));
+    const std::string fingerprint = *key ? request_fingerprint(*in) : std::string();
+    auto out = store_.create(who.user_id, *in, *key, fingerprint);
     if (!out) return http::error_response(rq, out.error());
     if (out->touched) {
       app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
@@ -133,19 +134,18 @@ class BookingRoutes {
 
 http::Service make_service(App& app) {
   auto r = std::make_shared<BookingRoutes>(app);
-  const std::string& secret = app.config.secret_key;
+  const http::Authenticator& auth = app.authenticator;
   const std::string prefix = "/api/bookings";
   http::Service s{"booking", app.config.ports.booking, {}};
-  s.routes.push_back({"POST", prefix, http::authed(secret, [r](const Request& rq, const auto& who) {
+  s.routes.push_back({"POST", prefix, http::authed(auth, [r](const Request& rq, const auto& who) {
                         return r->create(rq, who);
                       })});
-  s.routes.push_back({"GET", prefix, http::authed(secret, [r](const Request& rq, const auto& who) {
+  s.routes.push_back({"GET", prefix, http::authed(auth, [r](const Request& rq, const auto& who) {
                         return r->list(rq, who);
                       })});
-  s.routes.push_back({"POST", prefix + "/:booking_number/cancel",
-                      http::authed(secret, [r](const Request& rq, const auto& who) {
-                        return r->cancel(rq, who);
-                      })});
+  s.routes.push_back(
+      {"POST", prefix + "/:booking_number/cancel",
+       http::authed(auth, [r](const Request& rq, const auto& who) { return r->cancel(rq, who); })});
   s.routes.push_back({"GET", prefix + "/occupied-seats/:schedule_id",
                       [r](const Request& rq) { return r->occupied(rq); }, true,
                       [r](const Request& rq) { return r->occupied_fast(rq); }});

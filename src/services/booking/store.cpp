@@ -220,8 +220,9 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
       const auto& p = in.passengers[i];
       const std::string name_en = p.name_en.value_or("");
       soci::indicator name_en_ind = p.name_en ? soci::i_ok : soci::i_null;
-      const std::string seat = in.seats.empty() ? "" : in.seats[i];
-      soci::indicator pseat_ind = in.seats.empty() ? soci::i_null : soci::i_ok;
+      const bool seated = i < in.seats.size();
+      const std::string seat = seated ? in.seats[i] : "";
+      soci::indicator pseat_ind = seated ? soci::i_ok : soci::i_null;
       s << kInsertPassenger, soci::use(created.booking_id), soci::use(p.name),
           soci::use(name_en, name_en_ind), soci::use(p.birth), soci::use(p.gender),
           soci::use(seat, pseat_ind);

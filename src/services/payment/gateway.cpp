@@ -1,12 +1,15 @@
 #include "services/payment/gateway.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/http_client.hpp"
+#include "core/json_input.hpp"
 #include "core/log.hpp"
+#include "core/validate.hpp"
 
 namespace cj::payment {
 namespace {
@@ -23,6 +26,30 @@ Error unreachable(const std::string& why) {
           "Payment gateway unavailable: " + why};
 }
 
+std::optional<std::string> string_field(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// The receipt id comes from a webhook body: percent-encode everything but RFC 3986 unreserved
+// characters, so "../cancel" or "?x=" cannot change which gateway URL is called.
+std::string path_segment(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
 class BootpayGateway final : public PaymentGateway {
  public:
   BootpayGateway(std::string base_url, std::string application_id, std::string private_key)
@@ -33,33 +60,36 @@ class BootpayGateway final : public PaymentGateway {
   }
 
   Result<Receipt> lookup(const std::string& receipt_id) override {
-    auto r = call("GET", "/v2/receipt/" + receipt_id, "");
+    auto r = call("GET", "/v2/receipt/" + path_segment(receipt_id), "");
     if (!r) return r.error();
     if (r->status == 404) return Receipt{receipt_id, "", 0, false};
     if (r->status / 100 != 2)
       return unreachable("receipt lookup answered " + std::to_string(r->status));
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (!j.is_object()) return unreachable("receipt lookup answered malformed JSON");
+    auto parsed = json_input::parse_object(r->body);
+    if (!parsed) return unreachable("receipt lookup answered malformed JSON");
+    const nlohmann::json& j = *parsed;
+    // Field by field with type checks: json::value() throws when a field has another type.
     Receipt out;
-    out.receipt_id = j.value("receipt_id", receipt_id);
-    out.order_id = j.value("order_id", "");
-    if (auto p = j.find("price"); p != j.end() && p->is_number_integer())
-      out.price = p->get<long long>();
+    out.receipt_id = string_field(j, "receipt_id").value_or(receipt_id);
+    out.order_id = string_field(j, "order_id").value_or("");
+    if (auto p = j.find("price"); p != j.end() && p->is_number_integer()) {
+      out.price = validate::integer_value(*p).value_or(-1);  // -1 never matches an amount
+    }
     // Bootpay: status 1 = payment completed.
     if (auto s = j.find("status"); s != j.end() && s->is_number_integer()) {
-      out.completed = s->get<int>() == 1;
+      out.completed = validate::integer_value(*s) == 1;
     }
     return out;
   }
 
   Status cancel(const std::string& receipt_id, long long price,
                 const std::string& reason) override {
-    const std::string body = nlohmann::json{
-        {"receipt_id", receipt_id},
-        {"cancel_price", price},
-        {"cancel_username", "CloudJet"},
-        {"cancel_message",
-         reason}}.dump();
+    const nlohmann::json request{{"receipt_id", receipt_id},
+                                 {"cancel_price", price},
+                                 {"cancel_username", "CloudJet"},
+                                 {"cancel_message", reason}};
+    // receipt_id comes from the database (a webhook wrote it): never let dump() throw on it.
+    const std::string body = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     auto r = call("POST", "/v2/cancel", body);
     if (!r) return r.error();
     if (r->status / 100 != 2) return unreachable("cancel answered " + std::to_string(r->status));
@@ -118,11 +148,10 @@ class BootpayGateway final : public PaymentGateway {
     if (!r) return r.error();
     if (r->status / 100 != 2)
       return unreachable("token request answered " + std::to_string(r->status));
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string()) {
-      return unreachable("token response has no access_token");
-    }
-    token_ = j["access_token"].get<std::string>();
+    auto j = json_input::parse_object(r->body);
+    auto token = j ? string_field(*j, "access_token") : std::nullopt;
+    if (!token) return unreachable("token response has no access_token");
+    token_ = std::move(*token);
     // Bootpay tokens last 30 minutes; renew a little early rather than parse its timestamp.
     token_expiry_ = Clock::now() + std::chrono::minutes(25);
     return token_;

@@ -1,7 +1,7 @@
 #include "services/payment/model.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <cmath>
 #include <regex>
 
 #include "core/errors.hpp"
@@ -17,29 +17,29 @@ std::string upper(std::string s) {
   return s;
 }
 
-// A JSON number or a string of digits (form fields are strings).
+// A gateway's integer: a JSON integer or a digit string (form fields are strings), and also a
+// whole float (1000.0), which some senders write for amounts. The float is range-checked before
+// the conversion: casting 1e300 to an integer is undefined behaviour.
 std::optional<long long> integer_of(const nlohmann::json& v) {
-  if (v.is_number_integer()) return v.get<long long>();
   if (v.is_number_float()) {
+    constexpr double kExact = 9007199254740992.0;  // 2^53: every integer below is exact
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<long long>(d);
-    return std::nullopt;
+    if (!(d > -kExact && d < kExact) || d != std::trunc(d)) return std::nullopt;
+    return static_cast<long long>(d);
   }
-  if (v.is_string()) {
-    const auto s = v.get<std::string>();
-    long long out = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    if (ec == std::errc() && p == s.data() + s.size()) return out;
-  }
-  return std::nullopt;
+  return validate::integer_value(v);
 }
+
+constexpr std::size_t kMaxReceiptIdBytes = 100;
 
 std::optional<std::string> text_of(const nlohmann::json& fields, const char* a, const char* b) {
   for (const char* k : {a, b}) {
     auto it = fields.find(k);
     if (it == fields.end() || it->is_null()) continue;
     if (it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
-    if (it->is_number_integer()) return std::to_string(it->get<long long>());
+    if (it->is_number_integer()) {
+      if (auto n = validate::integer_value(*it)) return std::to_string(*n);
+    }
   }
   return std::nullopt;
 }
@@ -48,21 +48,16 @@ std::optional<std::string> text_of(const nlohmann::json& fields, const char* a, 
 
 Result<PaymentInit> parse_init(const nlohmann::json& body) {
   PaymentInit p;
-  auto amount = body.find("amount");
-  if (amount == body.end() || amount->is_null()) return amount_required();
-  if (!amount->is_number_integer() || amount->get<long long>() <= 0 ||
-      amount->get<long long>() > kMaxAmount) {
-    return errors::invalid_field("amount", "1 이상 100,000,000 이하의 정수여야 합니다.",
-                                 "must be an integer from 1 to 100,000,000");
-  }
-  p.amount = amount->get<long long>();
-  if (auto s = body.find("scheduleId"); s != body.end() && !s->is_null()) {
-    if (!s->is_number_integer() || s->get<long long>() <= 0) {
-      return errors::invalid_field("scheduleId", "양의 정수여야 합니다.",
-                                   "must be a positive integer");
-    }
-    p.schedule_id = s->get<long long>();
-  }
+  auto amount =
+      validate::optional_integer(body, "amount",
+                                 {1, kMaxAmount, "1 이상 100,000,000 이하의 정수여야 합니다.",
+                                  "must be an integer from 1 to 100,000,000"});
+  if (!amount) return amount.error();
+  if (!*amount) return amount_required();
+  p.amount = **amount;
+  auto schedule = validate::optional_integer(body, "scheduleId");
+  if (!schedule) return schedule.error();
+  p.schedule_id = *schedule;
   auto order = validate::optional_string(body, "orderId");
   if (!order) return order.error();
   if (*order) {
@@ -119,6 +114,8 @@ Result<WebhookEvent> parse_webhook(const nlohmann::json& fields) {
   if (!order) return Error{400, "missing_field", "order_id 누락", "order_id is missing."};
   e.order_id = *order;
   e.receipt_id = text_of(fields, "receipt_id", "receiptId");
+  // bootpay_receipt_id is VARCHAR(100): a longer one would fail the UPDATE (a 500 on MySQL).
+  if (e.receipt_id && e.receipt_id->size() > kMaxReceiptIdBytes) return receipt_id_too_long();
   for (const char* k : {"price", "amount"}) {
     if (auto it = fields.find(k); it != fields.end() && !it->is_null()) {
       e.price = integer_of(*it);
@@ -141,6 +138,23 @@ Result<WebhookEvent> parse_webhook(const nlohmann::json& fields) {
   }
   e.paid = paid_status && e.receipt_id.has_value();
   return e;
+}
+
+std::string raw_payload_text(const WebhookEvent& event) {
+  // The depth is bounded by the parser; replace keeps dump() from throwing on any byte string.
+  std::string text = event.raw.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() <= kMaxRawPayloadBytes) return text;
+  nlohmann::json summary{
+      {"truncated", true},
+      {"original_bytes", text.size()},
+      {"order_id", event.order_id},
+      {"receipt_id",
+       event.receipt_id ? nlohmann::json(*event.receipt_id) : nlohmann::json(nullptr)},
+      {"price", event.price ? nlohmann::json(*event.price) : nlohmann::json(nullptr)},
+      {"paid", event.paid}};
+  // Every field here is short: order_id matched a payments row (VARCHAR(100)) before anything is
+  // stored, receipt_id was length-checked by parse_webhook.
+  return summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Error amount_required() {
@@ -172,6 +186,10 @@ Error webhook_disabled() {
 Error gateway_mismatch() {
   return {409, "gateway_mismatch", "결제 게이트웨이의 결제 정보와 일치하지 않습니다.",
           "The gateway's receipt does not match this payment."};
+}
+Error receipt_id_too_long() {
+  return errors::invalid_field("receipt_id", "100자 이하여야 합니다.",
+                               "must be at most 100 characters");
 }
 Error attach_fields_required() {
   return {400, "missing_field", "orderId, bookingId는 필수입니다.",

@@ -45,6 +45,12 @@ std::string new_order_id(long long user_id, const std::optional<long long>& sche
 // From the webhook's fields (all values as JSON: strings from forms, any type from JSON).
 Result<WebhookEvent> parse_webhook(const nlohmann::json& fields);
 
+// Stored raw payloads are kept for audits, not replayed; beyond this only the fields we acted on
+// are kept, so one webhook cannot write megabytes per payment row.
+constexpr std::size_t kMaxRawPayloadBytes = std::size_t{16} * 1024;
+// The text stored as raw_payload: valid JSON of at most about kMaxRawPayloadBytes.
+std::string raw_payload_text(const WebhookEvent& event);
+
 // Errors of this service.
 Error amount_required();
 Error order_exists();
@@ -56,5 +62,6 @@ Error invalid_signature();
 Error webhook_disabled();
 Error gateway_mismatch();
 Error attach_fields_required();
+Error receipt_id_too_long();
 
 }  // namespace cj::payment

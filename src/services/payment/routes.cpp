@@ -28,7 +28,12 @@ Result<nlohmann::json> webhook_fields(const Request& rq) {
     auto form = http::parse_form(rq.body);
     if (!form) return errors::invalid_json();
     nlohmann::json j = nlohmann::json::object();
-    for (auto& [k, v] : *form) j[k] = v;
+    for (auto& [k, v] : *form) {
+      // Percent-escapes can spell any bytes; JSON strings must be UTF-8 (dump() would throw on
+      // the stored raw payload), so the form is held to the same rule as a JSON body.
+      if (!validate::is_utf8(k) || !validate::is_utf8(v)) return errors::invalid_json();
+      j[k] = v;
+    }
     return j;
   }
   return http::parse_json_object(rq);
@@ -78,7 +83,7 @@ class PaymentRoutes {
     if (!payment) return http::error_response(rq, payment.error());
     if (!*payment) return http::error_response(rq, payment_not_found());
     const Payment& p = **payment;
-    const std::string raw = event->raw.dump();
+    const std::string raw = raw_payload_text(*event);
     const nlohmann::json ok{{"success", true}};
 
     if (!event->paid) {
@@ -136,11 +141,9 @@ class PaymentRoutes {
       return http::error_response(
           rq, errors::invalid_field("orderId", "문자열이어야 합니다.", "must be a string"));
     }
-    if (!booking->is_number_integer() || booking->get<long long>() <= 0) {
-      return http::error_response(rq, errors::invalid_field("bookingId", "양의 정수여야 합니다.",
-                                                            "must be a positive integer"));
-    }
-    auto st = store_.attach(who.user_id, order->get<std::string>(), booking->get<long long>());
+    auto booking_id = validate::read_positive_int(*body, "bookingId");
+    if (!booking_id) return http::error_response(rq, booking_id.error());
+    auto st = store_.attach(who.user_id, order->get<std::string>(), *booking_id);
     if (!st) return http::error_response(rq, st.error());
     return http::json_response(200,
                                {{"success", true}, {"message", "예약과 결제가 연결되었습니다."}});
@@ -155,17 +158,19 @@ class PaymentRoutes {
 
 http::Service make_service(App& app) {
   auto r = std::make_shared<PaymentRoutes>(app);
-  const std::string& secret = app.config.secret_key;
+  const http::Authenticator& auth = app.authenticator;
   const std::string p = "/api/payments";
   http::Service s{"payment", app.config.ports.payment, {}};
   s.routes.push_back(
       {"POST", p + "/init",
-       http::authed(secret, [r](const Request& rq, const auto& who) { return r->init(rq, who); })});
-  s.routes.push_back({"POST", p + "/webhook", [r](const Request& rq) { return r->webhook(rq); }});
+       http::authed(auth, [r](const Request& rq, const auto& who) { return r->init(rq, who); })});
+  // Asks the payment gateway (up to ~18 s with retries): on the gateway pool, so a slow gateway
+  // holds only those threads.
+  s.routes.push_back({"POST", p + "/webhook", [r](const Request& rq) { return r->webhook(rq); },
+                      true, nullptr, http::Pool::Gateway});
   s.routes.push_back(
-      {"POST", p + "/attach-booking", http::authed(secret, [r](const Request& rq, const auto& who) {
-         return r->attach(rq, who);
-       })});
+      {"POST", p + "/attach-booking",
+       http::authed(auth, [r](const Request& rq, const auto& who) { return r->attach(rq, who); })});
   s.routes.push_back(http::health_route(p, "payment", app.config.ports.payment));
   return s;
 }

@@ -79,7 +79,7 @@ std::optional<Payment> fetch(soci::session& s, const char* sql, const std::strin
 
 Result<Payment> PaymentStore::create(long long user_id, const PaymentInit& init,
                                      const std::string& order_id) {
-  return db_.run("payment.create", [&](soci::session& s) -> Result<Payment> {
+  return db_.write("payment.create", [&](soci::session& s) -> Result<Payment> {
     try {
       s << kInsertPayment, soci::use(user_id), soci::use(init.method), soci::use(init.provider),
           soci::use(init.amount), soci::use(order_id);
@@ -214,7 +214,7 @@ Result<std::vector<OutboxItem>> PaymentStore::claim_due_refunds(long long now_un
 }
 
 Status PaymentStore::refund_sent(long long outbox_id) {
-  return db_.run("payment.refund_sent", [&](soci::session& s) {
+  return db_.write("payment.refund_sent", [&](soci::session& s) {
     s << kRefundDone, soci::use(outbox_id);
     return Unit{};
   });
@@ -222,7 +222,7 @@ Status PaymentStore::refund_sent(long long outbox_id) {
 
 Status PaymentStore::refund_failed(long long outbox_id, long long next_attempt_unix,
                                    const std::string& error) {
-  return db_.run("payment.refund_failed", [&](soci::session& s) {
+  return db_.write("payment.refund_failed", [&](soci::session& s) {
     const std::string err = error.substr(0, 400);
     s << kRefundRetry, soci::use(next_attempt_unix), soci::use(err), soci::use(outbox_id);
     return Unit{};
