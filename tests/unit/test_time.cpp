@@ -1,6 +1,7 @@
-// Airport-local departures (issue 12): wall times of an airport's zone and instants.
+// Airport-local departures and the service clock (issue 12).
 #include <gtest/gtest.h>
 
+#include "core/clock.hpp"
 #include "core/local_time.hpp"
 
 namespace {
@@ -89,6 +90,28 @@ TEST(LocalTime, InstantsNeedAnOffset) {
         "2026-12-02T00:30:00.Z", "now", "", "2026-12-02T00:30:00 KST"}) {
     EXPECT_FALSE(parse_instant(bad).has_value()) << bad;
   }
+}
+
+TEST(Clock, FakeClockStartsAtTheInstantAndRuns) {
+  const std::int64_t fake = at("2026-12-02T00:30:00+09:00");
+  cj::clock::start_at(fake);
+  EXPECT_TRUE(cj::clock::is_fake());
+  const std::int64_t read = cj::clock::now_unix();
+  EXPECT_GE(read, fake);
+  EXPECT_LE(read, fake + 2);
+  // 00:30 in Seoul is still the previous day in UTC.
+  EXPECT_EQ(cj::clock::today_utc(), "2026-12-01");
+  EXPECT_EQ(cj::clock::db_now().substr(0, 16), "2026-12-01 15:30");
+  cj::clock::use_system_clock();
+  EXPECT_FALSE(cj::clock::is_fake());
+  EXPECT_GT(cj::clock::now_unix(), at("2024-01-01T00:00:00Z"));
+}
+
+TEST(Clock, DatabaseTimestampsAreUtc) {
+  EXPECT_EQ(cj::clock::db_timestamp(at("2026-12-02T00:30:05+09:00")), "2026-12-01 15:30:05");
+  EXPECT_EQ(cj::clock::utc_date(at("2026-12-02T00:30:05+09:00")), "2026-12-01");
+  EXPECT_EQ(cj::clock::add_days("2026-12-31", 1), "2027-01-01");
+  EXPECT_EQ(cj::clock::add_days("2026-03-01", -1), "2026-02-28");
 }
 
 }  // namespace
