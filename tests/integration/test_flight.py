@@ -43,17 +43,17 @@ PROMOTION_KEYS = {
     "available_seats", "flight_date", "discount_percentage", "discounted_price",
 }
 
-AIRPORT_ROWS = [  # code, name, city, country (the demo seed)
-    ("ICN", "인천국제공항", "서울", "대한민국"),
-    ("GMP", "김포국제공항", "서울", "대한민국"),
-    ("NRT", "나리타국제공항", "도쿄", "일본"),
-    ("KIX", "간사이국제공항", "오사카", "일본"),
-    ("BKK", "수완나품국제공항", "방콕", "태국"),
-    ("SYD", "킹스포드스미스공항", "시드니", "호주"),
-    ("LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국"),
-    ("CDG", "샤를드골국제공항", "파리", "프랑스"),
+AIRPORT_ROWS = [  # code, name, city, country (the demo seed), time zone (migration 007)
+    ("ICN", "인천국제공항", "서울", "대한민국", "Asia/Seoul"),
+    ("GMP", "김포국제공항", "서울", "대한민국", "Asia/Seoul"),
+    ("NRT", "나리타국제공항", "도쿄", "일본", "Asia/Tokyo"),
+    ("KIX", "간사이국제공항", "오사카", "일본", "Asia/Tokyo"),
+    ("BKK", "수완나품국제공항", "방콕", "태국", "Asia/Bangkok"),
+    ("SYD", "킹스포드스미스공항", "시드니", "호주", "Australia/Sydney"),
+    ("LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국", "America/Los_Angeles"),
+    ("CDG", "샤를드골국제공항", "파리", "프랑스", "Europe/Paris"),
 ]
-AIRPORT_NAME = {code: name for code, name, _city, _country in AIRPORT_ROWS}
+AIRPORT_NAME = {code: name for code, name, _city, _country, _zone in AIRPORT_ROWS}
 
 # flight -> (departure, arrival, departure_time, arrival_time, duration, aircraft)
 DEMO_FLIGHTS = {
@@ -220,13 +220,13 @@ def test_airports_lists_the_eight_demo_airports_ordered_by_name(server):
     body = assert_json(server.get(AIRPORTS), 200)
     assert set(body) == {"airports"}
     for a in body["airports"]:
-        assert set(a) == {"airport_code", "airport_name", "city", "country"}, a
+        assert set(a) == {"airport_code", "airport_name", "city", "country", "time_zone"}, a
         assert all(type(v) is str for v in a.values()), a
-    expected = [{"airport_code": c, "airport_name": n, "city": city, "country": country}
-                for c, n, city, country in sorted(AIRPORT_ROWS, key=lambda a: a[1])]
+    expected = [{"airport_code": c, "airport_name": n, "city": city, "country": country, "time_zone": zone}
+                for c, n, city, country, zone in sorted(AIRPORT_ROWS, key=lambda a: a[1])]
     assert body["airports"] == expected
     assert [a["airport_code"] for a in body["airports"]] == ["KIX", "GMP", "NRT", "LAX", "CDG", "BKK", "ICN", "SYD"]
-    db = server.db_query("SELECT airport_code, airport_name, city, country FROM airports")
+    db = server.db_query("SELECT airport_code, airport_name, city, country, time_zone FROM airports")
     assert sorted(body["airports"], key=lambda a: a["airport_code"]) == sorted(db, key=lambda a: a["airport_code"])
 
 

@@ -41,6 +41,7 @@ struct Airport {
   std::string name;
   std::string city;
   std::string country;
+  std::string time_zone;
 };
 
 // Price after a percentage discount, rounded half up like the original's SQL ROUND().

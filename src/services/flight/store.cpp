@@ -31,7 +31,8 @@ constexpr const char* kDiscounted = CJ_SCHEDULE_SELECT
 #undef CJ_SCHEDULE_SELECT
 
 constexpr const char* kAirports =
-    "SELECT airport_code, airport_name, city, country FROM airports ORDER BY airport_name";
+    "SELECT airport_code, airport_name, city, country, time_zone FROM airports "
+    "ORDER BY airport_name";
 
 // Binds one ScheduleRow's columns; nullable text columns get indicators.
 struct RowBinding {
@@ -127,7 +128,7 @@ Result<std::vector<Airport>> FlightStore::airports() {
     std::vector<Airport> out;
     Airport a;
     soci::statement st = (s.prepare << kAirports, soci::into(a.code), soci::into(a.name),
-                          soci::into(a.city), soci::into(a.country));
+                          soci::into(a.city), soci::into(a.country), soci::into(a.time_zone));
     st.execute();
     while (st.fetch()) out.push_back(a);
     return out;
