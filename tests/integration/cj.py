@@ -135,6 +135,24 @@ def ts_text(value) -> str:
     return str(value).replace(" ", "T")[:19]
 
 
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def departure_utc(flight_date, departure_time, zone: str) -> _dt.datetime:
+    """The instant a schedule departs: its flight_date and departure_time on the wall clock of the
+    departure airport's zone (zoneinfo's default fold, like the server), in UTC."""
+    from zoneinfo import ZoneInfo
+    local = _dt.datetime.combine(_dt.date.fromisoformat(as_date_text(flight_date)),
+                                 _dt.time.fromisoformat(hms(departure_time)), tzinfo=ZoneInfo(zone))
+    return local.astimezone(_dt.timezone.utc)
+
+
+def on_sale(flight_date, departure_time, zone: str, now: _dt.datetime, cutoff_minutes: int = 60) -> bool:
+    """The server's sales rule: departing more than the cut-off after `now`."""
+    return departure_utc(flight_date, departure_time, zone) - now > _dt.timedelta(minutes=cutoff_minutes)
+
+
 def discounted(price: int, pct: int | None) -> int:
     """The price after a percentage discount, rounded half up in integers (as the server does)."""
     return price if pct is None else (price * (100 - pct) + 50) // 100

@@ -106,7 +106,7 @@ _DB_ROWS_SQL = (
     "f.departure_time AS departure_time, f.arrival_time AS arrival_time, f.duration AS duration, "
     "f.aircraft AS aircraft, fs.current_price AS current_price, fs.available_seats AS available_seats, "
     "fs.flight_date AS flight_date, fs.status AS status, f.is_active AS is_active, "
-    "da.airport_name AS departure_name, aa.airport_name AS arrival_name, "
+    "da.airport_name AS departure_name, aa.airport_name AS arrival_name, da.time_zone AS departure_zone, "
     "(SELECT MAX(d.discount_percentage) FROM flight_discounts d "
     " WHERE d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE') AS pct "
     "FROM flight_schedules fs "
@@ -157,12 +157,13 @@ def expected_search(server, dep: str, arr: str, date: str) -> dict:
     return {"flights": flights, "total": len(flights)}
 
 
-def expected_discounted(server, limit: int = 6) -> list[dict]:
-    """The featured selection computed from the database, as search rows."""
+def expected_discounted(server, now: dt.datetime, limit: int = 6) -> list[dict]:
+    """The featured selection at `now` computed from the database, as search rows."""
     rows = server.db_query(_DB_ROWS_SQL)
     sel = [_search_row(r) for r in rows
-           if _bookable(r) and r["pct"] is not None and cj.as_date_text(r["flight_date"]) >= today().isoformat()]
-    sel.sort(key=lambda f: (-f["discount_percentage"], f["date"], f["departure_time"]))
+           if _bookable(r) and r["pct"] is not None
+           and cj.on_sale(r["flight_date"], r["departure_time"], r["departure_zone"], now)]
+    sel.sort(key=lambda f: (-f["discount_percentage"], f["date"], f["departure_time"], f["schedule_id"]))
     return sel[:limit]
 
 
@@ -241,7 +242,9 @@ def test_flight_endpoints_reject_post_with_405_json(server, path):
 
 @pytest.mark.parametrize("dep, arr", sorted(ROUTE_FLIGHTS))
 def test_search_returns_every_bookable_schedule_of_route_and_date_matching_database(server, dep, arr):
-    date = day(1)
+    # Far enough ahead that no flight of that date has left or is within its sales cut-off at any
+    # time of day this runs (the time rules themselves: test_time.py); no other test searches it.
+    date = day(18)
     body = search_body(server, dep, arr, date)
     assert set(body) == {"flights", "total"}
     assert type(body["total"]) is int and body["total"] == len(body["flights"])
@@ -541,7 +544,10 @@ def test_search_cache_entry_expires_after_search_cache_ttl(server_factory):
 
 
 def test_featured_and_promotions_select_top_six_future_discounts_in_order(server_factory):
-    srv = server_factory(extra_env={"SEARCH_CACHE_TTL": "1"})
+    # The server stands at 09:00 KST today (00:00 UTC): which of today's flights have left, or are
+    # within their hour's cut-off, does not depend on when the test runs.
+    now = dt.datetime.combine(today(), dt.time(0, 0), tzinfo=dt.timezone.utc)
+    srv = server_factory(extra_env={"SEARCH_CACHE_TTL": "1", "CLOUDJET_FAKE_NOW": now.isoformat()})
     assert assert_json(srv.get(FEATURED), 200) == {"flights": [], "total": 0}
     assert assert_json(srv.get(PROMOTIONS), 200) == {"promotions": [], "total": 0}
 
@@ -552,7 +558,7 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
         add_discount(srv, sids[name], pct)
 
     # eligible, in the expected order: D, E, C, A, B, F (then G and H are cut by the limit)
-    disc("D", "CJ121", 0, 50)   # today counts as future
+    disc("D", "CJ151", 0, 50)   # today at 13:00 KST: on sale
     disc("E", "CJ131", 20, 40)
     disc("C", "CJ111", 1, 30)
     disc("A", "CJ101", 3, 30)
@@ -561,6 +567,9 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
     disc("G", "CJ151", 2, 10)
     disc("H", "CJ101", 5, 5)
     # not eligible despite bigger discounts
+    add_discount(srv, schedule_id(srv, "CJ121", day(0)), 95)  # left at 08:00 KST
+    add_discount(srv, schedule_id(srv, "CJ102", day(0)), 92)  # 09:30 KST: inside the 60-minute cut-off
+    add_discount(srv, schedule_id(srv, "CJ131", day(0)), 91)  # 10:00 KST: exactly the cut-off away at start
     yesterday = day(-1)
     srv.db_query("INSERT INTO flight_schedules (flight_id, flight_date, current_price, available_seats, status) "
                  "VALUES (?, ?, ?, ?, ?)", ("CJ101", yesterday, 320000, 170, "ACTIVE"))
@@ -599,7 +608,7 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
         assert f["has_discount"] is True
         assert f["price"] == f["discounted_price"] < f["original_price"]
         assert f["flight_date"] == f["date"] >= today().isoformat()
-    expected = expected_discounted(srv)
+    expected = expected_discounted(srv, now)
     assert [e["schedule_id"] for e in expected] == order
     assert body == {"flights": [featured_row(e) for e in expected], "total": 6}
     assert [f["discount_percentage"] for f in body["flights"]] == [50, 40, 30, 30, 30, 20]

@@ -1,11 +1,14 @@
-// Airport-local departures and the service clock (issue 12).
+// Airport-local departures, the service clock and the sales rules (issue 12). Every rule takes
+// "now" as a parameter, so these tests stand wherever they need in time.
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
 #include "core/local_time.hpp"
+#include "services/flight/rules.hpp"
 
 namespace {
 
+using cj::flight::Sales;
 using cj::local_time::format_in_zone;
 using cj::local_time::format_utc;
 using cj::local_time::parse_instant;
@@ -90,6 +93,43 @@ TEST(LocalTime, InstantsNeedAnOffset) {
         "2026-12-02T00:30:00.Z", "now", "", "2026-12-02T00:30:00 KST"}) {
     EXPECT_FALSE(parse_instant(bad).has_value()) << bad;
   }
+}
+
+TEST(SalesRules, OpenUntilTheCutOffThenClosedThenDeparted) {
+  const std::int64_t departs = at("2026-12-02T06:30:00+09:00");
+  const int hour = 3600;
+  EXPECT_EQ(cj::flight::sales_state(departs, departs - hour - 1, hour), Sales::Open);
+  EXPECT_EQ(cj::flight::sales_state(departs, departs - hour, hour), Sales::Closed);
+  EXPECT_EQ(cj::flight::sales_state(departs, departs - 30 * 60, hour), Sales::Closed);
+  EXPECT_EQ(cj::flight::sales_state(departs, departs - 1, hour), Sales::Closed);
+  EXPECT_EQ(cj::flight::sales_state(departs, departs, hour), Sales::Departed);
+  EXPECT_EQ(cj::flight::sales_state(departs, departs + 86400, hour), Sales::Departed);
+  // No cut-off: on sale until the moment it leaves.
+  EXPECT_EQ(cj::flight::sales_state(departs, departs - 1, 0), Sales::Open);
+}
+
+TEST(SalesRules, DepartureInstantUsesTheAirportZone) {
+  auto icn = cj::flight::departure_instant("2026-12-02", "06:30:00", "Asia/Seoul");
+  ASSERT_TRUE(icn.ok());
+  EXPECT_EQ(*icn, at("2026-12-01T21:30:00Z"));
+  auto broken = cj::flight::departure_instant("2026-12-02", "06:30:00", "KST");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().status, 500);
+}
+
+TEST(SalesRules, CachedListsExpireBeforeTheirFirstScheduleCloses) {
+  const std::int64_t now = at("2026-12-02T00:30:00+09:00");
+  // Nothing listed closes: the configured TTL.
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, std::nullopt), 300);
+  // Closing far away: the configured TTL.
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now + 3600), 300);
+  // Closing in 59 s: gone one second early (now is whole seconds; the entry lives from the store).
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now + 59), 58);
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now + 2), 1);
+  // Closing within the second, or already closed: not cached at all.
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now + 1), 0);
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now), 0);
+  EXPECT_EQ(cj::flight::bounded_ttl(300, now, now - 10), 0);
 }
 
 TEST(Clock, FakeClockStartsAtTheInstantAndRuns) {
