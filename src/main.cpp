@@ -181,6 +181,9 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
                                                    a.db->pool_size());
 
   a.refunds->start();
+  // Bookings are the booking service's data: processes serving it complete departed ones.
+  const auto& served = a.config.services;
+  if (std::find(served.begin(), served.end(), "booking") != served.end()) a.completions->start();
   cj::http::ServerHooks hooks;
   hooks.ready = [&a] { return a.db->ping(); };
   auto st = cj::http::serve(a.config, listeners, hooks, [&] {
@@ -207,6 +210,7 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     cj::log::info("listening", {{"listeners", std::move(addresses)}});
   });
   a.refunds->stop();
+  a.completions->stop();
   cj::log::info("stopped");
   cj::log::flush();
   if (!st) return fail(st.error().message_en);

@@ -39,6 +39,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
                                                  c.bootpay_private_key);
   }
   app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway);
+  app->completions = std::make_unique<booking::CompletionWorker>(
+      *app->db, app->config.booking_complete_interval_seconds);
   return app;
 }
 

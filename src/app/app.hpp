@@ -9,6 +9,7 @@
 #include "core/db.hpp"
 #include "core/redis.hpp"
 #include "http/types.hpp"
+#include "services/booking/completion_worker.hpp"
 #include "services/flight/catalog_cache.hpp"
 #include "services/payment/gateway.hpp"
 #include "services/payment/refund_worker.hpp"
@@ -27,6 +28,8 @@ struct App {
   // Set when BOOTPAY_API_URL, BOOTPAY_REST_API_KEY and BOOTPAY_PRIVATE_KEY are configured.
   std::shared_ptr<payment::PaymentGateway> gateway;
   std::unique_ptr<payment::RefundWorker> refunds;
+  // Marks bookings of departed flights COMPLETED (started by serve when it serves bookings).
+  std::unique_ptr<booking::CompletionWorker> completions;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
   void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,

@@ -26,6 +26,8 @@ class Registry {
   // Reported at scrape time.
   virtual void set_pool_probe(std::function<int()> in_use, int size) = 0;
   virtual void count_cache(const std::string& cache, bool hit) = 0;
+  // Summed over replicas it equals the bookings completed (each is completed by one process).
+  virtual void count_bookings_completed(int n) = 0;
   virtual std::string render() = 0;
 };
 

@@ -4,8 +4,8 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
-#include "core/validate.hpp"
 #include "services/flight/model.hpp"
+#include "services/flight/rules.hpp"
 
 namespace cj::admin {
 namespace {
@@ -45,16 +45,20 @@ constexpr const char* kDeactivateFlight =
     "UPDATE flights SET is_active = 0 WHERE flight_id = :id AND is_active = 1";
 constexpr const char* kFlightRoute =
     "SELECT departure_airport, arrival_airport FROM flights WHERE flight_id = :id";
+// `:since` is yesterday in UTC (a flight_date is a local date, at most a day behind UTC):
+// invalidating the cache of one date too many is harmless, one too few is not.
 constexpr const char* kFutureDatesOfFlight =
-    "SELECT flight_date FROM flight_schedules WHERE flight_id = :id AND flight_date >= :today";
+    "SELECT flight_date FROM flight_schedules WHERE flight_id = :id AND flight_date >= :since";
 
 constexpr const char* kListSchedules =
     "SELECT fs.schedule_id, fs.flight_id, fs.flight_date, fs.current_price, fs.available_seats, "
     "fs.status, f.airline, f.departure_airport, f.arrival_airport, f.departure_time, "
-    "f.arrival_time, f.duration, f.aircraft, f.total_seats, d.discount_id, d.discount_percentage "
+    "f.arrival_time, f.duration, f.aircraft, f.total_seats, d.discount_id, d.discount_percentage, "
+    "a.time_zone "
     "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+    "JOIN airports a ON a.airport_code = f.departure_airport "
     "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
-    "WHERE fs.status = 'ACTIVE' AND fs.flight_date >= :today AND f.is_active = 1 "
+    "WHERE fs.status = 'ACTIVE' AND fs.flight_date >= :since AND f.is_active = 1 "
     "ORDER BY fs.flight_date, f.departure_time, fs.schedule_id";
 constexpr const char* kListDiscounts =
     "SELECT d.discount_id, d.schedule_id, d.discount_percentage, d.status, d.created_at, "
@@ -296,9 +300,9 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
         // re-activated flight), under the old route and the new one.
         {
           std::string d;
-          const std::string today = validate::today();
+          const std::string since = clock::add_days(clock::today_utc(), -1);
           soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
-                               soci::use(f.flight_id), soci::use(today));
+                               soci::use(f.flight_id), soci::use(since));
           q.execute();
           while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
         }
@@ -324,9 +328,9 @@ Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& fl
         s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
         std::vector<std::string> dates;
         std::string d;
-        const std::string today = validate::today();
+        const std::string since = clock::add_days(clock::today_utc(), -1);
         soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id),
-                             soci::use(today));
+                             soci::use(since));
         q.execute();
         while (q.fetch()) dates.push_back(d.substr(0, 10));
         record(s, who, "flight.delete", flight_id, {{"is_active", false}});
@@ -334,13 +338,13 @@ Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& fl
       });
 }
 
-Result<nlohmann::json> AdminStore::list_schedules() {
+Result<nlohmann::json> AdminStore::list_schedules(std::int64_t now) {
   return db_.run("admin.list_schedules", [&](soci::session& s) {
     nlohmann::json rows = nlohmann::json::array();
-    const std::string today = validate::today();
+    const std::string since = clock::add_days(clock::utc_date(now), -1);
     long long id = 0, price = 0, avail = 0, seats = 0, discount_id = 0;
     int pct = 0;
-    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac;
+    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac, zone;
     soci::indicator dur_i, ac_i, did_i, pct_i;
     soci::statement st(s);
     st.exchange(soci::into(id));
@@ -359,12 +363,17 @@ Result<nlohmann::json> AdminStore::list_schedules() {
     st.exchange(soci::into(seats));
     st.exchange(soci::into(discount_id, did_i));
     st.exchange(soci::into(pct, pct_i));
-    st.exchange(soci::use(today));
+    st.exchange(soci::into(zone));
+    st.exchange(soci::use(since));
     st.alloc();
     st.prepare(kListSchedules);
     st.define_and_bind();
     st.execute();
     while (st.fetch()) {
+      // "Future" for an admin is "not departed yet" (the sales cut-off is for customers): a
+      // schedule inside its cut-off still needs managing.
+      auto departs = flight::departure_instant(date.substr(0, 10), dt, zone);
+      if (!departs || *departs <= now) continue;
       const bool discounted = pct_i == soci::i_ok;
       rows.push_back(
           {{"schedule_id", id},
