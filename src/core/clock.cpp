@@ -80,7 +80,10 @@ std::string db_now() {
 
 std::string iso_timestamp(std::string db_value) {
   if (db_value.size() > 10 && db_value[10] == ' ') db_value[10] = 'T';
-  return db_value.substr(0, 19);
+  db_value = db_value.substr(0, 19);
+  // Only a full date-time is an instant; anything else (never written by CloudJet) stays as it is.
+  if (db_value.size() == 19) db_value += 'Z';
+  return db_value;
 }
 
 }  // namespace cj::clock

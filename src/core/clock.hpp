@@ -32,7 +32,8 @@ std::string add_days(const std::string& date, int days);
 // write row timestamps from the service clock, not from the database's own clock.
 std::string db_timestamp(std::int64_t unix_seconds);
 std::string db_now();
-// A database DATETIME/TIMESTAMP ("2024-01-01 10:00:00") as the API's "2024-01-01T10:00:00".
+// A database timestamp (UTC: SQLite's strftime('now'), MySQL sessions forced to +00:00) as the
+// API's "2024-01-01T10:00:00Z".
 std::string iso_timestamp(std::string db_value);
 
 }  // namespace cj::clock

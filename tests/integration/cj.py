@@ -129,10 +129,15 @@ def hms(value) -> str:
 
 
 def ts_text(value) -> str:
-    """DATETIME columns come back as datetime from MariaDB and as text from SQLite."""
+    """A DATETIME/TIMESTAMP column (datetime from MariaDB, text from SQLite; UTC either way) as the
+    API shows it: "2026-12-01T15:30:00Z"."""
     if isinstance(value, _dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    return str(value).replace(" ", "T")[:19]
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value).replace(" ", "T")[:19] + "Z"
+
+
+# The API's timestamps: UTC with a Z (README, "Timestamps").
+API_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def utc_now() -> _dt.datetime:

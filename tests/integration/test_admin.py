@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
-import re
 import threading
 import uuid
 
@@ -50,7 +49,7 @@ MSG_DISCOUNT_EXISTS = "해당 스케줄에 이미 할인이 설정되어 있습�
 MSG_EMPTY_TERM = "검색어를 입력해주세요."
 MSG_BOOKING_CANCELLED = "예약이 취소되었습니다."
 
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+TIMESTAMP = cj.API_TIMESTAMP
 
 FLIGHT_KEYS = {
     "flight_id", "airline", "departure_airport", "arrival_airport", "departure_time", "arrival_time",

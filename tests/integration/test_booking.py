@@ -33,7 +33,7 @@ MSG_NOT_ENOUGH = "선택한 항공편의 좌석이 부족합니다."
 MSG_NOT_CANCELLABLE = "취소 가능한 예약을 찾을 수 없습니다."
 
 BOOKING_NUMBER = re.compile(r"^CJ[A-Z0-9]{8}$")
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+TIMESTAMP = cj.API_TIMESTAMP
 
 LIST_KEYS = {
     "booking_id", "booking_number", "seat_number", "total_amount", "contact_email", "contact_phone",

@@ -147,9 +147,12 @@ TEST(Clock, FakeClockStartsAtTheInstantAndRuns) {
   EXPECT_GT(cj::clock::now_unix(), at("2024-01-01T00:00:00Z"));
 }
 
-TEST(Clock, DatabaseTimestampsAreUtc) {
+TEST(Clock, DatabaseAndApiTimestampsAreUtc) {
   EXPECT_EQ(cj::clock::db_timestamp(at("2026-12-02T00:30:05+09:00")), "2026-12-01 15:30:05");
   EXPECT_EQ(cj::clock::utc_date(at("2026-12-02T00:30:05+09:00")), "2026-12-01");
+  EXPECT_EQ(cj::clock::iso_timestamp("2026-12-01 15:30:05"), "2026-12-01T15:30:05Z");
+  // MySQL may add fractional seconds; the API keeps whole seconds.
+  EXPECT_EQ(cj::clock::iso_timestamp("2026-12-01 15:30:05.123456"), "2026-12-01T15:30:05Z");
   EXPECT_EQ(cj::clock::add_days("2026-12-31", 1), "2027-01-01");
   EXPECT_EQ(cj::clock::add_days("2026-03-01", -1), "2026-02-28");
 }

@@ -73,16 +73,13 @@ constexpr const char* kScheduleRoute =
     "SELECT f.departure_airport, f.arrival_airport, fs.flight_date FROM flight_schedules fs "
     "JOIN flights f ON f.flight_id = fs.flight_id WHERE fs.schedule_id = :s";
 constexpr const char* kInsertDiscount =
-    "INSERT INTO flight_discounts (schedule_id, discount_percentage, status) "
-    "VALUES (:s, :p, 'ACTIVE')";
+    "INSERT INTO flight_discounts (schedule_id, discount_percentage, status, created_at, "
+    "updated_at) VALUES (:s, :p, 'ACTIVE', :now, :now2)";
 constexpr const char* kActiveDiscountById =
     "SELECT schedule_id, discount_percentage FROM flight_discounts "
     "WHERE discount_id = :id AND status = 'ACTIVE'";
-constexpr const char* kDeactivateDiscountSqlite =
-    "UPDATE flight_discounts SET status = 'INACTIVE', "
-    "updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE discount_id = :id";
-constexpr const char* kDeactivateDiscountMysql =
-    "UPDATE flight_discounts SET status = 'INACTIVE' WHERE discount_id = :id";
+constexpr const char* kDeactivateDiscount =
+    "UPDATE flight_discounts SET status = 'INACTIVE', updated_at = :now WHERE discount_id = :id";
 
 constexpr const char* kBookingsSelect =
     "SELECT b.booking_id, b.booking_number, b.user_id, u.name, u.email, u.phone, b.seat_number, "
@@ -108,8 +105,8 @@ constexpr const char* kPassengersOf =
     "WHERE booking_id IN ";
 
 constexpr const char* kInsertAudit =
-    "INSERT INTO admin_audit (admin_user_id, action, target, request_id, summary) "
-    "VALUES (:a, :action, :target, :rid, :summary)";
+    "INSERT INTO admin_audit (admin_user_id, action, target, request_id, summary, created_at) "
+    "VALUES (:a, :action, :target, :rid, :summary, :now)";
 constexpr const char* kAuditCount = "SELECT COUNT(*) FROM admin_audit";
 constexpr const char* kAuditPage =
     "SELECT audit_id, admin_user_id, action, target, request_id, summary, created_at "
@@ -175,8 +172,9 @@ void AdminStore::record(soci::session& s, const Actor& who, const std::string& a
                         const std::string& target, const nlohmann::json& summary) {
   const std::string text = summary.dump();
   soci::indicator rid_ind = who.request_id.empty() ? soci::i_null : soci::i_ok;
+  const std::string now = clock::db_now();
   s << kInsertAudit, soci::use(who.admin_id), soci::use(action), soci::use(target),
-      soci::use(who.request_id, rid_ind), soci::use(text);
+      soci::use(who.request_id, rid_ind), soci::use(text), soci::use(now);
 }
 
 Result<std::optional<std::string>> AdminStore::role_of(long long user_id) {
@@ -457,8 +455,10 @@ Result<std::pair<long long, booking::RouteDate>> AdminStore::create_discount(lon
         soci::into(route.date), soci::use(schedule_id);
     if (!s.got_data()) return schedule_not_found();
     route.date = route.date.substr(0, 10);
+    const std::string now = clock::db_now();
     try {
-      s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage);
+      s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage), soci::use(now),
+          soci::use(now);
     } catch (const soci::soci_error& e) {
       // The unique index on ACTIVE discounts decides races between two admins.
       if (db::is_unique_violation(e)) return discount_exists();
@@ -479,7 +479,8 @@ Result<booking::RouteDate> AdminStore::delete_discount(long long discount_id, co
         int pct = 0;
         s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
         if (!s.got_data()) return discount_not_found();
-        s << db_.pick(kDeactivateDiscountSqlite, kDeactivateDiscountMysql), soci::use(discount_id);
+        const std::string now = clock::db_now();
+        s << kDeactivateDiscount, soci::use(now), soci::use(discount_id);
         booking::RouteDate route;
         s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
             soci::into(route.date), soci::use(schedule_id);

@@ -41,8 +41,8 @@ constexpr const char* kActiveDiscount =
     "WHERE schedule_id = :id AND status = 'ACTIVE'";
 constexpr const char* kInsertBooking =
     "INSERT INTO bookings (booking_number, user_id, schedule_id, seat_number, total_amount, "
-    "contact_email, contact_phone, payment_method, status) "
-    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED')";
+    "contact_email, contact_phone, payment_method, status, created_at) "
+    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED', :now)";
 constexpr const char* kInsertSeat =
     "INSERT INTO seat_assignments (schedule_id, seat_number, booking_id) VALUES (:s, :seat, :b)";
 constexpr const char* kInsertPassenger =
@@ -52,8 +52,8 @@ constexpr const char* kTakeSeats =
     "UPDATE flight_schedules SET available_seats = available_seats - :n "
     "WHERE schedule_id = :id AND available_seats >= :n2";
 constexpr const char* kInsertIdempotency =
-    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, booking_id, booking_number) "
-    "VALUES (:u, :k, :h, :b, :num)";
+    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, booking_id, booking_number, "
+    "created_at) VALUES (:u, :k, :h, :b, :num, :now)";
 constexpr const char* kSelectIdempotency =
     "SELECT request_hash, booking_id, booking_number FROM idempotency_keys "
     "WHERE user_id = :u AND idem_key = :k";
@@ -229,13 +229,15 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
         in.seats.empty() ? std::nullopt : std::optional<std::string>(in.seats.front());
     soci::indicator seat_ind = first_seat ? soci::i_ok : soci::i_null;
     const std::string seat_value = first_seat.value_or("");
+    const std::string created_at = clock::db_timestamp(now);
     Created created;
     for (int attempt = 0;; ++attempt) {
       created.booking_number = new_booking_number();
       try {
         s << kInsertBooking, soci::use(created.booking_number), soci::use(user_id),
             soci::use(in.schedule_id), soci::use(seat_value, seat_ind), soci::use(in.total_amount),
-            soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method);
+            soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method),
+            soci::use(created_at);
         break;
       } catch (const soci::soci_error& e) {
         // A booking-number collision (36^8 space): draw again.
@@ -272,7 +274,7 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
       try {
         s << kInsertIdempotency, soci::use(user_id), soci::use(*idempotency_key),
             soci::use(fingerprint), soci::use(created.booking_id),
-            soci::use(created.booking_number);
+            soci::use(created.booking_number), soci::use(created_at);
       } catch (const soci::soci_error& e) {
         if (db::is_unique_violation(e)) return Error{409, kIdempotencyRace, "", "", ""};
         throw;
