@@ -17,6 +17,7 @@ BUILD_PKGS=(
   libsoci-dev libboost-dev libsqlite3-dev sqlite3 libmariadb-dev libhiredis-dev
   libjwt-dev libsodium-dev libssl-dev libcurl4-openssl-dev
   libspdlog-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
+  libhowardhinnant-date-dev tzdata
 )
 TEST_PKGS=(
   mariadb-server mariadb-client redis-server

@@ -8,7 +8,9 @@
 
 #include "app/app.hpp"
 #include "app/seed.hpp"
+#include "core/clock.hpp"
 #include "core/http_client.hpp"
+#include "core/local_time.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/migrations.hpp"
@@ -56,6 +58,9 @@ cj::Result<cj::Config> configure(const CommonFlags& common, const ServeFlags* se
   auto config = cj::load_config(sources);
   if (!config) return config.error();
   if (auto st = cj::prepare_data_dir(*config); !st) return st.error();
+  // Before anything reads the clock (seed dates, migrations' log lines, the services): every
+  // command of a test setup agrees on "now".
+  if (config->fake_now_unix) cj::clock::start_at(*config->fake_now_unix);
   return config;
 }
 
@@ -135,6 +140,12 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
         "(development only; production refuses to start without SECRET_KEY)",
         {{"data_dir", config->data_dir}});
   }
+  if (config->fake_now_unix) {
+    cj::log::warn("CLOUDJET_FAKE_NOW is set: the service clock started at a fake instant",
+                  {{"fake_now", cj::local_time::format_utc(*config->fake_now_unix)}});
+  }
+  // Departures are airport-local times: without the tz database nothing could be sold.
+  if (auto st = cj::local_time::check_tz_database(); !st) return fail(st.error().message_en);
   auto app = flags.no_migrate ? open_already_migrated(*config) : open_migrated(*config);
   if (!app) return fail(app.error().message_en);
   cj::App& a = **app;
@@ -177,6 +188,9 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
       [&a] { return static_cast<double>(a.catalog_cache->backend().stats().entries); });
 
   a.refunds->start();
+  // Bookings are the booking service's data: processes serving it complete departed ones.
+  const auto& served = a.config.services;
+  if (std::find(served.begin(), served.end(), "booking") != served.end()) a.completions->start();
   cj::http::ServerHooks hooks;
   hooks.ready = [&a] { return a.db->ping(); };
   auto st = cj::http::serve(a.config, listeners, hooks, [&] {
@@ -184,8 +198,9 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     for (const auto& l : listeners) {
       std::string names;
       for (const auto* s : l.services) names += (names.empty() ? "" : ",") + s->name;
-      addresses.push_back({{"services", names},
-                           {"url", "http://" + a.config.bind_address + ":" + std::to_string(l.port)}});
+      addresses.push_back(
+          {{"services", names},
+           {"url", "http://" + a.config.bind_address + ":" + std::to_string(l.port)}});
       // In production stdout is a log stream (Loki, kubectl logs): JSON lines only.
       if (!a.config.production) {
         std::printf("cloudjet: %s listening on http://%s:%d\n", names.c_str(),
@@ -202,6 +217,7 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     cj::log::info("listening", {{"listeners", std::move(addresses)}});
   });
   a.refunds->stop();
+  a.completions->stop();
   cj::log::info("stopped");
   cj::log::flush();
   if (!st) return fail(st.error().message_en);

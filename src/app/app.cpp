@@ -48,6 +48,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   app->authenticator.current_role = [db = app->db.get()](std::int64_t user_id) {
     return auth::AuthStore(*db).role_of(user_id);
   };
+  app->completions = std::make_unique<booking::CompletionWorker>(
+      *app->db, app->config.booking_complete_interval_seconds);
   return app;
 }
 

@@ -10,6 +10,7 @@
 #include "core/redis.hpp"
 #include "http/auth.hpp"
 #include "http/types.hpp"
+#include "services/booking/completion_worker.hpp"
 #include "services/flight/catalog_cache.hpp"
 #include "services/payment/gateway.hpp"
 #include "services/payment/refund_worker.hpp"
@@ -30,6 +31,8 @@ struct App {
   std::unique_ptr<payment::RefundWorker> refunds;
   // Every authenticated route checks tokens through this (signature, lifetime, user exists).
   http::Authenticator authenticator;
+  // Marks bookings of departed flights COMPLETED (started by serve when it serves bookings).
+  std::unique_ptr<booking::CompletionWorker> completions;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
   void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,

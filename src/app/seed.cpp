@@ -20,16 +20,17 @@ struct DemoAirport {
   const char* name;
   const char* city;
   const char* country;
+  const char* time_zone;  // departures are wall times of this zone
 };
 constexpr DemoAirport kAirports[] = {
-    {"ICN", "인천국제공항", "서울", "대한민국"},
-    {"GMP", "김포국제공항", "서울", "대한민국"},
-    {"NRT", "나리타국제공항", "도쿄", "일본"},
-    {"KIX", "간사이국제공항", "오사카", "일본"},
-    {"BKK", "수완나품국제공항", "방콕", "태국"},
-    {"SYD", "킹스포드스미스공항", "시드니", "호주"},
-    {"LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국"},
-    {"CDG", "샤를드골국제공항", "파리", "프랑스"},
+    {"ICN", "인천국제공항", "서울", "대한민국", "Asia/Seoul"},
+    {"GMP", "김포국제공항", "서울", "대한민국", "Asia/Seoul"},
+    {"NRT", "나리타국제공항", "도쿄", "일본", "Asia/Tokyo"},
+    {"KIX", "간사이국제공항", "오사카", "일본", "Asia/Tokyo"},
+    {"BKK", "수완나품국제공항", "방콕", "태국", "Asia/Bangkok"},
+    {"SYD", "킹스포드스미스공항", "시드니", "호주", "Australia/Sydney"},
+    {"LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국", "America/Los_Angeles"},
+    {"CDG", "샤를드골국제공항", "파리", "프랑스", "Europe/Paris"},
 };
 
 struct DemoFlight {
@@ -71,10 +72,10 @@ long long flight_count(soci::session& s) {
 // Inserts what is missing (INSERT OR IGNORE / INSERT IGNORE: seeding twice adds nothing).
 int insert_demo(db::Db& db, soci::session& s) {
   const char* insert_airport = db.pick(
-      "INSERT OR IGNORE INTO airports (airport_code, airport_name, city, country) "
-      "VALUES (:c, :n, :city, :country)",
-      "INSERT IGNORE INTO airports (airport_code, airport_name, city, country) "
-      "VALUES (:c, :n, :city, :country)");
+      "INSERT OR IGNORE INTO airports (airport_code, airport_name, city, country, time_zone) "
+      "VALUES (:c, :n, :city, :country, :tz)",
+      "INSERT IGNORE INTO airports (airport_code, airport_name, city, country, time_zone) "
+      "VALUES (:c, :n, :city, :country, :tz)");
   const char* insert_flight = db.pick(
       "INSERT OR IGNORE INTO flights (flight_id, airline, departure_airport, arrival_airport, "
       "departure_time, arrival_time, duration, aircraft, base_price, total_seats, is_active) "
@@ -88,8 +89,9 @@ int insert_demo(db::Db& db, soci::session& s) {
       "INSERT IGNORE INTO flight_schedules (flight_id, flight_date, current_price, "
       "available_seats, status) VALUES (:id, :d, :price, :seats, 'ACTIVE')");
   for (const auto& a : kAirports) {
-    const std::string c = a.code, n = a.name, city = a.city, country = a.country;
-    s << insert_airport, soci::use(c), soci::use(n), soci::use(city), soci::use(country);
+    const std::string c = a.code, n = a.name, city = a.city, country = a.country, tz = a.time_zone;
+    s << insert_airport, soci::use(c), soci::use(n), soci::use(city), soci::use(country),
+        soci::use(tz);
   }
   for (const auto& f : kFlights) {
     const std::string id = f.id, from = f.from, to = f.to, dep = f.dep, arr = f.arr,

@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
+#include "core/local_time.hpp"
 #include "core/security.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
@@ -135,6 +137,36 @@ std::vector<std::string> split_list(const std::string& text) {
   }
   return out;
 }
+
+// ---- time (issue 12): the service clock and the sales rules ----
+Status load_time_config(const Lookup& look, Config& c) {
+  if (auto v = look.get("CLOUDJET_FAKE_NOW"); v && !v->empty()) {
+    if (c.production) {
+      return config_error(
+          "CLOUDJET_FAKE_NOW is for tests and is refused when CLOUDJET_ENV=production");
+    }
+    auto instant = local_time::parse_instant(trim(*v));
+    if (!instant) {
+      return config_error(
+          "CLOUDJET_FAKE_NOW must be an ISO-8601 instant with an offset, e.g. "
+          "2026-12-02T00:30:00+09:00 or 2026-12-01T15:30:00Z (got '" +
+          *v + "')");
+    }
+    c.fake_now_unix = *instant;
+  }
+  for (auto [name, target, hi] :
+       {std::tuple{"SALES_CUTOFF_MINUTES", &c.sales_cutoff_minutes, 7 * 24 * 60},
+        std::tuple{"BOOKING_COMPLETE_INTERVAL_SECONDS", &c.booking_complete_interval_seconds,
+                   24 * 3600}}) {
+    if (auto v = look.get(name); v && !v->empty()) {
+      auto parsed = parse_int(name, trim(*v), 0, hi);
+      if (!parsed) return parsed.error();
+      *target = *parsed;
+    }
+  }
+  return ok_status();
+}
+// ---- end of time ----
 
 }  // namespace
 
@@ -371,6 +403,7 @@ Result<Config> load_config(const ConfigSources& sources) {
   str_var("BOOTPAY_REST_API_KEY", c.bootpay_rest_api_key);
   str_var("BOOTPAY_PRIVATE_KEY", c.bootpay_private_key);
   str_var("BOOTPAY_API_URL", c.bootpay_api_url);
+  if (auto st = load_time_config(look, c); !st) return st.error();  // time (issue 12)
   return c;
 }
 

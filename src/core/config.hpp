@@ -115,6 +115,18 @@ struct Config {
   std::string bootpay_private_key;
   std::string bootpay_api_url;
 
+  // ---- time: the service clock, sales cut-off, completed bookings (issue 12) ----
+  // CLOUDJET_FAKE_NOW: the service clock reads this instant at start and runs on from there, so
+  // tests can stand at 00:30 KST. Refused when CLOUDJET_ENV=production.
+  std::optional<std::int64_t> fake_now_unix;
+  // SALES_CUTOFF_MINUTES: a schedule leaves search and cannot be booked this long before it
+  // departs.
+  int sales_cutoff_minutes = 60;
+  // BOOKING_COMPLETE_INTERVAL_SECONDS: how often the booking service marks the CONFIRMED bookings
+  // of departed flights COMPLETED (0: never, in this process).
+  int booking_complete_interval_seconds = 60;
+  // ---- end of time ----
+
   [[nodiscard]] int port_of(const std::string& service) const;
 };
 

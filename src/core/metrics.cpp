@@ -80,7 +80,13 @@ class PromRegistry final : public Registry {
         cache_(prometheus::BuildCounter()
                    .Name("cloudjet_cache_lookups_total")
                    .Help("Cache lookups by cache and result")
-                   .Register(*registry_)) {}
+                   .Register(*registry_)),
+        bookings_completed_(prometheus::BuildCounter()
+                                .Name("cloudjet_bookings_completed_total")
+                                .Help("CONFIRMED bookings of departed flights this process marked "
+                                      "COMPLETED")
+                                .Register(*registry_)
+                                .Add({})) {}
 
   std::shared_ptr<RouteMetrics> route(const std::string& service, const std::string& method,
                                       const std::string& route) override {
@@ -120,6 +126,7 @@ class PromRegistry final : public Registry {
     std::lock_guard lock(mu_);
     probes_.clear();
   }
+  void count_bookings_completed(int n) override { bookings_completed_.Increment(n); }
 
   std::string render() override {
     {
@@ -138,6 +145,7 @@ class PromRegistry final : public Registry {
   prometheus::Gauge& pool_in_use_;
   prometheus::Gauge& pool_size_;
   prometheus::Family<prometheus::Counter>& cache_;
+  prometheus::Counter& bookings_completed_;
   std::mutex mu_;
   std::function<int()> pool_probe_;
   struct Probe {

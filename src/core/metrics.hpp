@@ -33,6 +33,8 @@ class Registry {
                                const std::map<std::string, std::string>& labels,
                                std::function<double()> read) = 0;
   virtual void clear_probes() = 0;
+  // Summed over replicas it equals the bookings completed (each is completed by one process).
+  virtual void count_bookings_completed(int n) = 0;
   virtual std::string render() = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <regex>
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 
 namespace cj::validate {
@@ -87,12 +88,7 @@ bool is_date(std::string_view s) {
 }
 
 std::string today() {
-  const auto now = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  const std::chrono::year_month_day ymd{now};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  return clock::today_utc();
 }
 
 std::string lowercase_ascii(std::string s) {

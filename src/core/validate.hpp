@@ -20,7 +20,7 @@ bool is_email(std::string_view s);
 bool is_phone(std::string_view s);
 // A real calendar date in YYYY-MM-DD form (2024-02-30 is not).
 bool is_date(std::string_view s);
-// Today's date (UTC) as YYYY-MM-DD.
+// Today's date (UTC, by the service clock) as YYYY-MM-DD.
 std::string today();
 std::string lowercase_ascii(std::string s);
 // A decimal integer > 0 and nothing else ("12", not "012x" or "-3"), e.g. a path id.

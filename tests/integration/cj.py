@@ -130,10 +130,33 @@ def hms(value) -> str:
 
 
 def ts_text(value) -> str:
-    """DATETIME columns come back as datetime from MariaDB and as text from SQLite."""
+    """A DATETIME/TIMESTAMP column (datetime from MariaDB, text from SQLite; UTC either way) as the
+    API shows it: "2026-12-01T15:30:00Z"."""
     if isinstance(value, _dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    return str(value).replace(" ", "T")[:19]
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value).replace(" ", "T")[:19] + "Z"
+
+
+# The API's timestamps: UTC with a Z (README, "Timestamps").
+API_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def departure_utc(flight_date, departure_time, zone: str) -> _dt.datetime:
+    """The instant a schedule departs: its flight_date and departure_time on the wall clock of the
+    departure airport's zone (zoneinfo's default fold, like the server), in UTC."""
+    from zoneinfo import ZoneInfo
+    local = _dt.datetime.combine(_dt.date.fromisoformat(as_date_text(flight_date)),
+                                 _dt.time.fromisoformat(hms(departure_time)), tzinfo=ZoneInfo(zone))
+    return local.astimezone(_dt.timezone.utc)
+
+
+def on_sale(flight_date, departure_time, zone: str, now: _dt.datetime, cutoff_minutes: int = 60) -> bool:
+    """The server's sales rule: departing more than the cut-off after `now`."""
+    return departure_utc(flight_date, departure_time, zone) - now > _dt.timedelta(minutes=cutoff_minutes)
 
 
 def discounted(price: int, pct: int | None) -> int:

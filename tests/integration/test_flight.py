@@ -43,17 +43,17 @@ PROMOTION_KEYS = {
     "available_seats", "flight_date", "discount_percentage", "discounted_price",
 }
 
-AIRPORT_ROWS = [  # code, name, city, country (the demo seed)
-    ("ICN", "인천국제공항", "서울", "대한민국"),
-    ("GMP", "김포국제공항", "서울", "대한민국"),
-    ("NRT", "나리타국제공항", "도쿄", "일본"),
-    ("KIX", "간사이국제공항", "오사카", "일본"),
-    ("BKK", "수완나품국제공항", "방콕", "태국"),
-    ("SYD", "킹스포드스미스공항", "시드니", "호주"),
-    ("LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국"),
-    ("CDG", "샤를드골국제공항", "파리", "프랑스"),
+AIRPORT_ROWS = [  # code, name, city, country (the demo seed), time zone (migration 007)
+    ("ICN", "인천국제공항", "서울", "대한민국", "Asia/Seoul"),
+    ("GMP", "김포국제공항", "서울", "대한민국", "Asia/Seoul"),
+    ("NRT", "나리타국제공항", "도쿄", "일본", "Asia/Tokyo"),
+    ("KIX", "간사이국제공항", "오사카", "일본", "Asia/Tokyo"),
+    ("BKK", "수완나품국제공항", "방콕", "태국", "Asia/Bangkok"),
+    ("SYD", "킹스포드스미스공항", "시드니", "호주", "Australia/Sydney"),
+    ("LAX", "로스앤젤레스국제공항", "로스앤젤레스", "미국", "America/Los_Angeles"),
+    ("CDG", "샤를드골국제공항", "파리", "프랑스", "Europe/Paris"),
 ]
-AIRPORT_NAME = {code: name for code, name, _city, _country in AIRPORT_ROWS}
+AIRPORT_NAME = {code: name for code, name, _city, _country, _zone in AIRPORT_ROWS}
 
 # flight -> (departure, arrival, departure_time, arrival_time, duration, aircraft)
 DEMO_FLIGHTS = {
@@ -106,7 +106,7 @@ _DB_ROWS_SQL = (
     "f.departure_time AS departure_time, f.arrival_time AS arrival_time, f.duration AS duration, "
     "f.aircraft AS aircraft, fs.current_price AS current_price, fs.available_seats AS available_seats, "
     "fs.flight_date AS flight_date, fs.status AS status, f.is_active AS is_active, "
-    "da.airport_name AS departure_name, aa.airport_name AS arrival_name, "
+    "da.airport_name AS departure_name, aa.airport_name AS arrival_name, da.time_zone AS departure_zone, "
     "(SELECT MAX(d.discount_percentage) FROM flight_discounts d "
     " WHERE d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE') AS pct "
     "FROM flight_schedules fs "
@@ -157,12 +157,13 @@ def expected_search(server, dep: str, arr: str, date: str) -> dict:
     return {"flights": flights, "total": len(flights)}
 
 
-def expected_discounted(server, limit: int = 6) -> list[dict]:
-    """The featured selection computed from the database, as search rows."""
+def expected_discounted(server, now: dt.datetime, limit: int = 6) -> list[dict]:
+    """The featured selection at `now` computed from the database, as search rows."""
     rows = server.db_query(_DB_ROWS_SQL)
     sel = [_search_row(r) for r in rows
-           if _bookable(r) and r["pct"] is not None and cj.as_date_text(r["flight_date"]) >= today().isoformat()]
-    sel.sort(key=lambda f: (-f["discount_percentage"], f["date"], f["departure_time"]))
+           if _bookable(r) and r["pct"] is not None
+           and cj.on_sale(r["flight_date"], r["departure_time"], r["departure_zone"], now)]
+    sel.sort(key=lambda f: (-f["discount_percentage"], f["date"], f["departure_time"], f["schedule_id"]))
     return sel[:limit]
 
 
@@ -220,13 +221,13 @@ def test_airports_lists_the_eight_demo_airports_ordered_by_name(server):
     body = assert_json(server.get(AIRPORTS), 200)
     assert set(body) == {"airports"}
     for a in body["airports"]:
-        assert set(a) == {"airport_code", "airport_name", "city", "country"}, a
+        assert set(a) == {"airport_code", "airport_name", "city", "country", "time_zone"}, a
         assert all(type(v) is str for v in a.values()), a
-    expected = [{"airport_code": c, "airport_name": n, "city": city, "country": country}
-                for c, n, city, country in sorted(AIRPORT_ROWS, key=lambda a: a[1])]
+    expected = [{"airport_code": c, "airport_name": n, "city": city, "country": country, "time_zone": zone}
+                for c, n, city, country, zone in sorted(AIRPORT_ROWS, key=lambda a: a[1])]
     assert body["airports"] == expected
     assert [a["airport_code"] for a in body["airports"]] == ["KIX", "GMP", "NRT", "LAX", "CDG", "BKK", "ICN", "SYD"]
-    db = server.db_query("SELECT airport_code, airport_name, city, country FROM airports")
+    db = server.db_query("SELECT airport_code, airport_name, city, country, time_zone FROM airports")
     assert sorted(body["airports"], key=lambda a: a["airport_code"]) == sorted(db, key=lambda a: a["airport_code"])
 
 
@@ -241,7 +242,9 @@ def test_flight_endpoints_reject_post_with_405_json(server, path):
 
 @pytest.mark.parametrize("dep, arr", sorted(ROUTE_FLIGHTS))
 def test_search_returns_every_bookable_schedule_of_route_and_date_matching_database(server, dep, arr):
-    date = day(1)
+    # Far enough ahead that no flight of that date has left or is within its sales cut-off at any
+    # time of day this runs (the time rules themselves: test_time.py); no other test searches it.
+    date = day(18)
     body = search_body(server, dep, arr, date)
     assert set(body) == {"flights", "total"}
     assert type(body["total"]) is int and body["total"] == len(body["flights"])
@@ -541,7 +544,10 @@ def test_search_cache_entry_expires_after_search_cache_ttl(server_factory):
 
 
 def test_featured_and_promotions_select_top_six_future_discounts_in_order(server_factory):
-    srv = server_factory(extra_env={"SEARCH_CACHE_TTL": "1"})
+    # The server stands at 09:00 KST today (00:00 UTC): which of today's flights have left, or are
+    # within their hour's cut-off, does not depend on when the test runs.
+    now = dt.datetime.combine(today(), dt.time(0, 0), tzinfo=dt.timezone.utc)
+    srv = server_factory(extra_env={"SEARCH_CACHE_TTL": "1", "CLOUDJET_FAKE_NOW": now.isoformat()})
     assert assert_json(srv.get(FEATURED), 200) == {"flights": [], "total": 0}
     assert assert_json(srv.get(PROMOTIONS), 200) == {"promotions": [], "total": 0}
 
@@ -552,7 +558,7 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
         add_discount(srv, sids[name], pct)
 
     # eligible, in the expected order: D, E, C, A, B, F (then G and H are cut by the limit)
-    disc("D", "CJ121", 0, 50)   # today counts as future
+    disc("D", "CJ151", 0, 50)   # today at 13:00 KST: on sale
     disc("E", "CJ131", 20, 40)
     disc("C", "CJ111", 1, 30)
     disc("A", "CJ101", 3, 30)
@@ -561,6 +567,9 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
     disc("G", "CJ151", 2, 10)
     disc("H", "CJ101", 5, 5)
     # not eligible despite bigger discounts
+    add_discount(srv, schedule_id(srv, "CJ121", day(0)), 95)  # left at 08:00 KST
+    add_discount(srv, schedule_id(srv, "CJ102", day(0)), 92)  # 09:30 KST: inside the 60-minute cut-off
+    add_discount(srv, schedule_id(srv, "CJ131", day(0)), 91)  # 10:00 KST: exactly the cut-off away at start
     yesterday = day(-1)
     srv.db_query("INSERT INTO flight_schedules (flight_id, flight_date, current_price, available_seats, status) "
                  "VALUES (?, ?, ?, ?, ?)", ("CJ101", yesterday, 320000, 170, "ACTIVE"))
@@ -599,7 +608,7 @@ def test_featured_and_promotions_select_top_six_future_discounts_in_order(server
         assert f["has_discount"] is True
         assert f["price"] == f["discounted_price"] < f["original_price"]
         assert f["flight_date"] == f["date"] >= today().isoformat()
-    expected = expected_discounted(srv)
+    expected = expected_discounted(srv, now)
     assert [e["schedule_id"] for e in expected] == order
     assert body == {"flights": [featured_row(e) for e in expected], "total": 6}
     assert [f["discount_percentage"] for f in body["flights"]] == [50, 40, 30, 30, 30, 20]

@@ -162,3 +162,62 @@ TEST(Config, PoolLimitsAreValidated) {
 }
 
 }  // namespace
+
+// ---- time (issue 12) ----
+namespace {
+
+TEST(ConfigTime, DefaultsAreARealClockAndAnHourCutOff) {
+  auto c = load({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->fake_now_unix.has_value());
+  EXPECT_EQ(c->sales_cutoff_minutes, 60);
+  EXPECT_EQ(c->booking_complete_interval_seconds, 60);
+}
+
+TEST(ConfigTime, FakeNowIsAnInstantWithAnOffset) {
+  auto kst = load({{"CLOUDJET_FAKE_NOW", "2026-12-02T00:30:00+09:00"}});
+  ASSERT_TRUE(kst.ok());
+  ASSERT_TRUE(kst->fake_now_unix.has_value());
+  auto utc = load({{"CLOUDJET_FAKE_NOW", "2026-12-01T15:30:00Z"}});
+  ASSERT_TRUE(utc.ok());
+  EXPECT_EQ(*kst->fake_now_unix, *utc->fake_now_unix);
+  EXPECT_EQ(*utc->fake_now_unix, 1796139000);
+  auto empty = load({{"CLOUDJET_FAKE_NOW", ""}});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->fake_now_unix.has_value());
+  for (const char* bad : {"2026-12-02T00:30:00", "tomorrow", "2026-12-32T00:00:00Z"}) {
+    auto b = load({{"CLOUDJET_FAKE_NOW", bad}});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message_en.find("CLOUDJET_FAKE_NOW"), std::string::npos) << bad;
+  }
+}
+
+TEST(ConfigTime, FakeNowIsRefusedInProduction) {
+  auto c = load({{"CLOUDJET_ENV", "production"},
+                 {"SECRET_KEY", "0123456789abcdef0123"},
+                 {"CLOUDJET_FAKE_NOW", "2026-12-02T00:30:00+09:00"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message_en.find("CLOUDJET_FAKE_NOW"), std::string::npos);
+  EXPECT_NE(c.error().message_en.find("production"), std::string::npos);
+  auto test_env = load({{"CLOUDJET_ENV", "test"}, {"CLOUDJET_FAKE_NOW", "2026-12-01T15:30:00Z"}});
+  EXPECT_TRUE(test_env.ok());
+}
+
+TEST(ConfigTime, CutOffAndCompletionIntervalAreValidated) {
+  auto c = load({{"SALES_CUTOFF_MINUTES", "90"}, {"BOOKING_COMPLETE_INTERVAL_SECONDS", "0"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->sales_cutoff_minutes, 90);
+  EXPECT_EQ(c->booking_complete_interval_seconds, 0);
+  EXPECT_EQ(load({{"SALES_CUTOFF_MINUTES", "0"}})->sales_cutoff_minutes, 0);
+  for (const auto& [name, bad] :
+       {std::pair{"SALES_CUTOFF_MINUTES", "-5"}, std::pair{"SALES_CUTOFF_MINUTES", "an hour"},
+        std::pair{"SALES_CUTOFF_MINUTES", "10081"},
+        std::pair{"BOOKING_COMPLETE_INTERVAL_SECONDS", "-1"},
+        std::pair{"BOOKING_COMPLETE_INTERVAL_SECONDS", "86401"}}) {
+    auto b = load({{name, bad}});
+    ASSERT_FALSE(b.ok()) << name << "=" << bad;
+    EXPECT_NE(b.error().message_en.find(name), std::string::npos) << name << "=" << bad;
+  }
+}
+
+}  // namespace

@@ -236,9 +236,10 @@ TEST(Clock, AddDaysCrossesMonthsYearsAndLeapDays) {
   EXPECT_EQ(cj::clock::add_days("2025-01-01", -1), "2024-12-31");
 }
 
-TEST(Clock, IsoTimestampUsesTAndDropsFractions) {
-  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05"), "2024-01-02T03:04:05");
-  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05.123"), "2024-01-02T03:04:05");
+// Database timestamps are UTC, so the API's carry a Z.
+TEST(Clock, IsoTimestampUsesTDropsFractionsAndSaysUtc) {
+  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05"), "2024-01-02T03:04:05Z");
+  EXPECT_EQ(cj::clock::iso_timestamp("2024-01-02 03:04:05.123"), "2024-01-02T03:04:05Z");
 }
 
 }  // namespace

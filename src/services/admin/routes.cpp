@@ -1,5 +1,6 @@
 #include "services/admin/routes.hpp"
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
@@ -17,7 +18,8 @@ using http::Response;
 
 class AdminRoutes {
  public:
-  explicit AdminRoutes(App& app) : app_(app), store_(*app.db), bookings_(*app.db) {}
+  explicit AdminRoutes(App& app)
+      : app_(app), store_(*app.db), bookings_(*app.db, app.config.sales_cutoff_minutes) {}
 
   // Token must say ADMIN and the database must still say ADMIN: a demoted admin's old token
   // stops working at once.
@@ -97,7 +99,7 @@ class AdminRoutes {
   }
 
   Response schedules(const Request& rq, const Actor&) {
-    auto rows = store_.list_schedules();
+    auto rows = store_.list_schedules(clock::now_unix());
     if (!rows) return http::error_response(rq, rows.error());
     return http::json_response(200, {{"schedules", *rows}});
   }
@@ -159,11 +161,12 @@ class AdminRoutes {
 
   Response cancel(const Request& rq, const Actor& who) {
     const std::string number = rq.param("booking_number");
-    auto r = bookings_.cancel(
-        std::nullopt, number, [&](soci::session& s, const booking::CancelOutcome& out) {
-          AdminStore::record(s, who, "booking.cancel", number,
-                             {{"booking_id", out.booking_id}, {"status", "CANCELLED"}});
-        });
+    auto r = bookings_.cancel(std::nullopt, number, clock::now_unix(),
+                              [&](soci::session& s, const booking::CancelOutcome& out) {
+                                AdminStore::record(
+                                    s, who, "booking.cancel", number,
+                                    {{"booking_id", out.booking_id}, {"status", "CANCELLED"}});
+                              });
     if (!r) return http::error_response(rq, r.error());
     app_.after_cancel(r->schedule_id, r->touched.departure, r->touched.arrival, r->touched.date,
                       r->refunds_queued);

@@ -4,8 +4,8 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
-#include "core/validate.hpp"
 #include "services/flight/model.hpp"
+#include "services/flight/rules.hpp"
 
 namespace cj::admin {
 namespace {
@@ -43,19 +43,21 @@ constexpr const char* kDeactivateFlight =
     "UPDATE flights SET is_active = 0 WHERE flight_id = :id AND is_active = 1";
 constexpr const char* kFlightRoute =
     "SELECT departure_airport, arrival_airport FROM flights WHERE flight_id = :id";
+// `:since` is yesterday in UTC (a flight_date is a local date, at most a day behind UTC):
+// invalidating the cache of one date too many is harmless, one too few is not.
 constexpr const char* kFutureDatesOfFlight =
-    "SELECT flight_date FROM flight_schedules WHERE flight_id = :id AND flight_date >= :today";
+    "SELECT flight_date FROM flight_schedules WHERE flight_id = :id AND flight_date >= :since";
 
 constexpr const char* kListSchedules =
     "SELECT fs.schedule_id, fs.flight_id, fs.flight_date, fs.current_price, fs.available_seats, "
     "fs.status, f.airline, f.departure_airport, f.arrival_airport, f.departure_time, "
     "f.arrival_time, f.duration, f.aircraft, f.total_seats, d.discount_id, d.discount_percentage, "
-    "da.airport_name, aa.airport_name "
+    "da.airport_name, aa.airport_name, da.time_zone "
     "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
     "JOIN airports da ON da.airport_code = f.departure_airport "
     "JOIN airports aa ON aa.airport_code = f.arrival_airport "
     "LEFT JOIN flight_discounts d ON d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE' "
-    "WHERE fs.status = 'ACTIVE' AND fs.flight_date >= :today AND f.is_active = 1 "
+    "WHERE fs.status = 'ACTIVE' AND fs.flight_date >= :since AND f.is_active = 1 "
     "ORDER BY fs.flight_date, f.departure_time, fs.schedule_id";
 constexpr const char* kListDiscounts =
     "SELECT d.discount_id, d.schedule_id, d.discount_percentage, d.status, d.created_at, "
@@ -70,16 +72,13 @@ constexpr const char* kScheduleRoute =
     "SELECT f.departure_airport, f.arrival_airport, fs.flight_date FROM flight_schedules fs "
     "JOIN flights f ON f.flight_id = fs.flight_id WHERE fs.schedule_id = :s";
 constexpr const char* kInsertDiscount =
-    "INSERT INTO flight_discounts (schedule_id, discount_percentage, status) "
-    "VALUES (:s, :p, 'ACTIVE')";
+    "INSERT INTO flight_discounts (schedule_id, discount_percentage, status, created_at, "
+    "updated_at) VALUES (:s, :p, 'ACTIVE', :now, :now2)";
 constexpr const char* kActiveDiscountById =
     "SELECT schedule_id, discount_percentage FROM flight_discounts "
     "WHERE discount_id = :id AND status = 'ACTIVE'";
-constexpr const char* kDeactivateDiscountSqlite =
-    "UPDATE flight_discounts SET status = 'INACTIVE', "
-    "updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE discount_id = :id";
-constexpr const char* kDeactivateDiscountMysql =
-    "UPDATE flight_discounts SET status = 'INACTIVE' WHERE discount_id = :id";
+constexpr const char* kDeactivateDiscount =
+    "UPDATE flight_discounts SET status = 'INACTIVE', updated_at = :now WHERE discount_id = :id";
 
 constexpr const char* kBookingsSelect =
     "SELECT b.booking_id, b.booking_number, b.user_id, u.name, u.email, u.phone, b.seat_number, "
@@ -105,8 +104,8 @@ constexpr const char* kPassengersOf =
     "WHERE booking_id IN ";
 
 constexpr const char* kInsertAudit =
-    "INSERT INTO admin_audit (admin_user_id, action, target, request_id, summary) "
-    "VALUES (:a, :action, :target, :rid, :summary)";
+    "INSERT INTO admin_audit (admin_user_id, action, target, request_id, summary, created_at) "
+    "VALUES (:a, :action, :target, :rid, :summary, :now)";
 constexpr const char* kAuditCount = "SELECT COUNT(*) FROM admin_audit";
 constexpr const char* kAuditPage =
     "SELECT audit_id, admin_user_id, action, target, request_id, summary, created_at "
@@ -173,8 +172,9 @@ void AdminStore::record(soci::session& s, const Actor& who, const std::string& a
   // Shallow and built by the server, but a path parameter may carry any bytes: never throw.
   const std::string text = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   soci::indicator rid_ind = who.request_id.empty() ? soci::i_null : soci::i_ok;
+  const std::string now = clock::db_now();
   s << kInsertAudit, soci::use(who.admin_id), soci::use(action), soci::use(target),
-      soci::use(who.request_id, rid_ind), soci::use(text);
+      soci::use(who.request_id, rid_ind), soci::use(text), soci::use(now);
 }
 
 Result<nlohmann::json> AdminStore::list_flights() {
@@ -289,9 +289,9 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
         // re-activated flight), under the old route and the new one.
         {
           std::string d;
-          const std::string today = validate::today();
+          const std::string since = clock::add_days(clock::today_utc(), -1);
           soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
-                               soci::use(f.flight_id), soci::use(today));
+                               soci::use(f.flight_id), soci::use(since));
           q.execute();
           while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
         }
@@ -317,9 +317,9 @@ Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& fl
         s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
         std::vector<std::string> dates;
         std::string d;
-        const std::string today = validate::today();
+        const std::string since = clock::add_days(clock::today_utc(), -1);
         soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id),
-                             soci::use(today));
+                             soci::use(since));
         q.execute();
         while (q.fetch()) dates.push_back(d.substr(0, 10));
         record(s, who, "flight.delete", flight_id, {{"is_active", false}});
@@ -327,13 +327,14 @@ Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& fl
       });
 }
 
-Result<nlohmann::json> AdminStore::list_schedules() {
+Result<nlohmann::json> AdminStore::list_schedules(std::int64_t now) {
   return db_.run("admin.list_schedules", [&](soci::session& s) {
     nlohmann::json rows = nlohmann::json::array();
-    const std::string today = validate::today();
+    const std::string since = clock::add_days(clock::utc_date(now), -1);
     long long id = 0, price = 0, avail = 0, seats = 0, discount_id = 0;
     int pct = 0;
-    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac, dep_name, arr_name;
+    std::string flight_id, date, status, airline, dep, arr, dt, at, dur, ac, dep_name, arr_name,
+        zone;
     soci::indicator dur_i, ac_i, did_i, pct_i;
     soci::statement st(s);
     st.exchange(soci::into(id));
@@ -354,12 +355,17 @@ Result<nlohmann::json> AdminStore::list_schedules() {
     st.exchange(soci::into(pct, pct_i));
     st.exchange(soci::into(dep_name));
     st.exchange(soci::into(arr_name));
-    st.exchange(soci::use(today));
+    st.exchange(soci::into(zone));
+    st.exchange(soci::use(since));
     st.alloc();
     st.prepare(kListSchedules);
     st.define_and_bind();
     st.execute();
     while (st.fetch()) {
+      // "Future" for an admin is "not departed yet" (the sales cut-off is for customers): a
+      // schedule inside its cut-off still needs managing.
+      auto departs = flight::departure_instant(date.substr(0, 10), dt, zone);
+      if (!departs || *departs <= now) continue;
       const bool discounted = pct_i == soci::i_ok;
       rows.push_back(
           {{"schedule_id", id},
@@ -447,8 +453,10 @@ Result<std::pair<long long, booking::RouteDate>> AdminStore::create_discount(lon
         soci::into(route.date), soci::use(schedule_id);
     if (!s.got_data()) return schedule_not_found();
     route.date = route.date.substr(0, 10);
+    const std::string now = clock::db_now();
     try {
-      s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage);
+      s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage), soci::use(now),
+          soci::use(now);
     } catch (const soci::soci_error& e) {
       // The unique index on ACTIVE discounts decides races between two admins.
       if (db::is_unique_violation(e)) return discount_exists();
@@ -469,7 +477,8 @@ Result<booking::RouteDate> AdminStore::delete_discount(long long discount_id, co
         int pct = 0;
         s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
         if (!s.got_data()) return discount_not_found();
-        s << db_.pick(kDeactivateDiscountSqlite, kDeactivateDiscountMysql), soci::use(discount_id);
+        const std::string now = clock::db_now();
+        s << kDeactivateDiscount, soci::use(now), soci::use(discount_id);
         booking::RouteDate route;
         s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
             soci::into(route.date), soci::use(schedule_id);

@@ -2,6 +2,7 @@
 // The list endpoints return their JSON rows directly (they are read-only projections).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -45,7 +46,8 @@ class AdminStore {
   Result<std::vector<std::string>> delete_flight(const std::string& flight_id, const Actor& who,
                                                  std::string& departure, std::string& arrival);
 
-  Result<nlohmann::json> list_schedules();
+  // ACTIVE schedules of active flights that have not departed at `now`.
+  Result<nlohmann::json> list_schedules(std::int64_t now);
   Result<nlohmann::json> list_discounts();
   Result<std::pair<long long, booking::RouteDate>> create_discount(long long schedule_id,
                                                                    int percentage,

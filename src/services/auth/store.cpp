@@ -1,5 +1,6 @@
 #include "services/auth/store.hpp"
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 
 namespace cj::auth {
@@ -19,8 +20,8 @@ constexpr const char* kSelectById =
 constexpr const char* kRoleOf = "SELECT role FROM users WHERE user_id = :id";
 constexpr const char* kUpdateName = "UPDATE users SET name = :name WHERE user_id = :id";
 constexpr const char* kUpdatePhone = "UPDATE users SET phone = :phone WHERE user_id = :id";
-constexpr const char* kTouchSqlite =
-    "UPDATE users SET updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE user_id = :id";
+// Written by us on both dialects (MySQL's ON UPDATE would use the database's clock).
+constexpr const char* kTouch = "UPDATE users SET updated_at = :now WHERE user_id = :id";
 constexpr const char* kUserExists = "SELECT COUNT(*) FROM users WHERE user_id = :id";
 constexpr const char* kUpdateHash = "UPDATE users SET password_hash = :hash WHERE user_id = :id";
 constexpr const char* kPromoteAdmin =
@@ -84,8 +85,10 @@ Result<bool> AuthStore::update_profile(long long id, const ProfileUpdate& update
     if (count == 0) return false;
     if (update.name) s << kUpdateName, soci::use(*update.name), soci::use(id);
     if (update.phone) s << kUpdatePhone, soci::use(*update.phone), soci::use(id);
-    // MySQL maintains updated_at itself (ON UPDATE); SQLite needs it written.
-    if (db_.is_sqlite() && (update.name || update.phone)) s << kTouchSqlite, soci::use(id);
+    if (update.name || update.phone) {
+      const std::string now = clock::db_now();
+      s << kTouch, soci::use(now), soci::use(id);
+    }
     return true;
   });
 }

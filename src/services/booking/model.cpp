@@ -208,7 +208,7 @@ Error schedule_not_found() {
 }
 Error schedule_unavailable() {
   return {409, "schedule_unavailable", "예약할 수 없는 항공편입니다.",
-          "This flight cannot be booked (cancelled, departed or withdrawn)."};
+          "This flight cannot be booked (cancelled or withdrawn)."};
 }
 Error price_changed(long long unit_price, long long total_price) {
   Error e{409, "price_changed", "항공권 가격이 변경되었습니다. 다시 확인해주세요.",
@@ -226,6 +226,19 @@ Error idempotency_conflict() {
 Error booking_not_cancellable() {
   return {404, "booking_not_found", "취소 가능한 예약을 찾을 수 없습니다.",
           "No cancellable booking with this number."};
+}
+
+Error sales_closed(int cutoff_minutes) {
+  const std::string n = std::to_string(cutoff_minutes);
+  return {409, "sales_closed", "출발 " + n + "분 전부터는 예약할 수 없습니다. (판매 마감)",
+          "Sales for this flight closed " + n + " minutes before departure."};
+}
+Error flight_departed() {
+  return {409, "departed", "이미 출발한 항공편입니다.", "This flight has already departed."};
+}
+Error not_cancellable() {
+  return {409, "not_cancellable", "이미 출발한 항공편의 예약은 취소할 수 없습니다.",
+          "A booking for a flight that has departed cannot be cancelled."};
 }
 
 }  // namespace cj::booking

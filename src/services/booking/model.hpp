@@ -82,6 +82,11 @@ Error schedule_not_found();
 Error schedule_unavailable();
 Error price_changed(long long unit_price, long long total_price);
 Error idempotency_conflict();
-Error booking_not_cancellable();
+Error booking_not_cancellable();  // no live booking with that number (of that user): 404
+// Time rules (409): booking within SALES_CUTOFF_MINUTES of departure, booking or cancelling after
+// it.
+Error sales_closed(int cutoff_minutes);
+Error flight_departed();
+Error not_cancellable();
 
 }  // namespace cj::booking

@@ -1,5 +1,6 @@
 #include "services/booking/routes.hpp"
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
@@ -30,7 +31,7 @@ Result<std::optional<std::string>> idempotency_key(const Request& rq) {
 
 class BookingRoutes {
  public:
-  explicit BookingRoutes(App& app) : app_(app), store_(*app.db) {}
+  explicit BookingRoutes(App& app) : app_(app), store_(*app.db, app.config.sales_cutoff_minutes) {}
 
   Response create(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
@@ -40,7 +41,7 @@ class BookingRoutes {
     auto key = idempotency_key(rq);
     if (!key) return http::error_response(rq, key.error());
     const std::string fingerprint = *key ? request_fingerprint(*in) : std::string();
-    auto out = store_.create(who.user_id, *in, *key, fingerprint);
+    auto out = store_.create(who.user_id, *in, *key, fingerprint, clock::now_unix());
     if (!out) return http::error_response(rq, out.error());
     if (out->touched) {
       app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
@@ -71,7 +72,7 @@ class BookingRoutes {
 
   Response cancel(const Request& rq, const security::Claims& who) {
     const std::string number = rq.param("booking_number");
-    auto out = store_.cancel(who.user_id, number);
+    auto out = store_.cancel(who.user_id, number, clock::now_unix());
     if (!out) return http::error_response(rq, out.error());
     app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival,
                       out->touched.date, out->refunds_queued);

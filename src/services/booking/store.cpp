@@ -4,9 +4,9 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
-#include "core/validate.hpp"
 #include "services/booking/rules.hpp"
 #include "services/flight/model.hpp"
+#include "services/flight/rules.hpp"
 #include "services/payment/store.hpp"
 
 namespace cj::booking {
@@ -23,21 +23,26 @@ constexpr const char* kLockScheduleMysql =
 // discount come in one statement.
 constexpr const char* kScheduleForBookingSqlite =
     "SELECT fs.flight_id, fs.flight_date, fs.status, fs.current_price, fs.available_seats, "
-    "f.departure_airport, f.arrival_airport, f.total_seats, f.is_active, "
+    "f.departure_airport, f.arrival_airport, f.total_seats, f.is_active, f.departure_time, "
+    "a.time_zone, "
     "(SELECT MAX(d.discount_percentage) FROM flight_discounts d "
     " WHERE d.schedule_id = fs.schedule_id AND d.status = 'ACTIVE') "
     "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+    "JOIN airports a ON a.airport_code = f.departure_airport "
     "WHERE fs.schedule_id = :id";
+// With the departure airport's time zone: the schedule departs at flight_date + departure_time
+// on that airport's wall clock.
 constexpr const char* kFlightOfSchedule =
-    "SELECT departure_airport, arrival_airport, total_seats, is_active FROM flights "
-    "WHERE flight_id = :f";
+    "SELECT f.departure_airport, f.arrival_airport, f.total_seats, f.is_active, f.departure_time, "
+    "a.time_zone FROM flights f JOIN airports a ON a.airport_code = f.departure_airport "
+    "WHERE f.flight_id = :f";
 constexpr const char* kActiveDiscount =
     "SELECT MAX(discount_percentage) FROM flight_discounts "
     "WHERE schedule_id = :id AND status = 'ACTIVE'";
 constexpr const char* kInsertBooking =
     "INSERT INTO bookings (booking_number, user_id, schedule_id, seat_number, total_amount, "
-    "contact_email, contact_phone, payment_method, status) "
-    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED')";
+    "contact_email, contact_phone, payment_method, status, created_at) "
+    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED', :now)";
 constexpr const char* kInsertSeat =
     "INSERT INTO seat_assignments (schedule_id, seat_number, booking_id) VALUES (:s, :seat, :b)";
 constexpr const char* kInsertPassenger =
@@ -47,22 +52,22 @@ constexpr const char* kTakeSeats =
     "UPDATE flight_schedules SET available_seats = available_seats - :n "
     "WHERE schedule_id = :id AND available_seats >= :n2";
 constexpr const char* kInsertIdempotency =
-    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, booking_id, booking_number) "
-    "VALUES (:u, :k, :h, :b, :num)";
+    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, booking_id, booking_number, "
+    "created_at) VALUES (:u, :k, :h, :b, :num, :now)";
 constexpr const char* kSelectIdempotency =
     "SELECT request_hash, booking_id, booking_number FROM idempotency_keys "
     "WHERE user_id = :u AND idem_key = :k";
 
+// COMPLETED bookings are found too, to answer "not cancellable" (409) rather than "not found".
 constexpr const char* kFindBookingOfUser =
-    "SELECT booking_id, schedule_id FROM bookings WHERE booking_number = :n AND user_id = :u "
-    "AND status = 'CONFIRMED'";
+    "SELECT booking_id, schedule_id, status FROM bookings WHERE booking_number = :n "
+    "AND user_id = :u AND status IN ('CONFIRMED', 'COMPLETED')";
 constexpr const char* kFindBookingAny =
-    "SELECT booking_id, schedule_id FROM bookings WHERE booking_number = :n "
-    "AND status = 'CONFIRMED'";
-constexpr const char* kRecheckBookingSqlite =
-    "SELECT COUNT(*) FROM bookings WHERE booking_id = :b AND status = 'CONFIRMED'";
+    "SELECT booking_id, schedule_id, status FROM bookings WHERE booking_number = :n "
+    "AND status IN ('CONFIRMED', 'COMPLETED')";
+constexpr const char* kRecheckBookingSqlite = "SELECT status FROM bookings WHERE booking_id = :b";
 constexpr const char* kRecheckBookingMysql =
-    "SELECT COUNT(*) FROM bookings WHERE booking_id = :b AND status = 'CONFIRMED' FOR UPDATE";
+    "SELECT status FROM bookings WHERE booking_id = :b FOR UPDATE";
 constexpr const char* kCountPassengers = "SELECT COUNT(*) FROM passengers WHERE booking_id = :b";
 constexpr const char* kFreeSeats = "DELETE FROM seat_assignments WHERE booking_id = :b";
 constexpr const char* kReturnSeats =
@@ -90,6 +95,21 @@ constexpr const char* kOccupied =
 constexpr const char* kScheduleSeats =
     "SELECT f.total_seats, fs.available_seats FROM flight_schedules fs "
     "JOIN flights f ON f.flight_id = fs.flight_id WHERE fs.schedule_id = :id";
+
+// Schedules that may have departed (flight_date up to tomorrow in UTC: no zone is more than a
+// day ahead of UTC) and still have CONFIRMED bookings; whether each departed is decided with its
+// airport's zone. Driven from the schedules (date index, then bookings by schedule) so the pass
+// does not scan every booking.
+constexpr const char* kDepartedCandidates =
+    "SELECT fs.schedule_id, fs.flight_date, f.departure_time, a.time_zone "
+    "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+    "JOIN airports a ON a.airport_code = f.departure_airport "
+    "WHERE fs.flight_date <= :d AND EXISTS (SELECT 1 FROM bookings b "
+    "WHERE b.schedule_id = fs.schedule_id AND b.status = 'CONFIRMED')";
+// Idempotent and safe on N replicas: a booking another process (or a cancel) got to first no
+// longer matches, so each booking changes once and the affected-row counts add up.
+constexpr const char* kCompleteBookings =
+    "UPDATE bookings SET status = 'COMPLETED' WHERE schedule_id = :s AND status = 'CONFIRMED'";
 
 constexpr int kBookingNumberAttempts = 5;
 
@@ -128,9 +148,21 @@ Result<std::optional<Created>> BookingStore::replay(long long user_id, const std
                  });
 }
 
+Status BookingStore::check_on_sale(const std::string& date, const std::string& departure_time,
+                                   const std::string& zone, std::int64_t now) const {
+  auto departs = flight::departure_instant(date, departure_time, zone);
+  if (!departs) return departs.error();
+  switch (flight::sales_state(*departs, now, sales_cutoff_minutes_ * 60)) {
+    case flight::Sales::Open: return ok_status();
+    case flight::Sales::Closed: return sales_closed(sales_cutoff_minutes_);
+    case flight::Sales::Departed: return flight_departed();
+  }
+  return flight_departed();
+}
+
 Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& in,
                                            const std::optional<std::string>& idempotency_key,
-                                           const std::string& fingerprint) {
+                                           const std::string& fingerprint, std::int64_t now) {
   if (idempotency_key) {
     auto previous = replay(user_id, *idempotency_key, fingerprint);
     if (!previous) return previous.error();
@@ -146,13 +178,16 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
     RouteDate touched;
     int total_seats = 0;
     int active = 0;
+    std::string departure_time;
+    std::string zone;
     int discount = 0;
     soci::indicator discount_ind = soci::i_null;
     if (db_.is_sqlite()) {
       s << kScheduleForBookingSqlite, soci::into(flight_id), soci::into(date), soci::into(status),
           soci::into(price), soci::into(available), soci::into(touched.departure),
           soci::into(touched.arrival), soci::into(total_seats), soci::into(active),
-          soci::into(discount, discount_ind), soci::use(in.schedule_id);
+          soci::into(departure_time), soci::into(zone), soci::into(discount, discount_ind),
+          soci::use(in.schedule_id);
       if (!s.got_data()) return schedule_not_found();
     } else {
       // Lock only the schedule row (locking the flight row too would serialise every date of
@@ -161,7 +196,8 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
           soci::into(price), soci::into(available), soci::use(in.schedule_id);
       if (!s.got_data()) return schedule_not_found();
       s << kFlightOfSchedule, soci::into(touched.departure), soci::into(touched.arrival),
-          soci::into(total_seats), soci::into(active), soci::use(flight_id);
+          soci::into(total_seats), soci::into(active), soci::into(departure_time), soci::into(zone),
+          soci::use(flight_id);
       s << kActiveDiscount, soci::into(discount, discount_ind), soci::use(in.schedule_id);
     }
     date = date.substr(0, 10);
@@ -176,9 +212,9 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
           soci::use(user_id), soci::use(*idempotency_key);
       if (s.got_data()) return Error{409, kIdempotencyRace, "", "", ""};
     }
-    if (status != "ACTIVE" || active == 0 || date < validate::today()) {
-      return schedule_unavailable();
-    }
+    if (status != "ACTIVE" || active == 0) return schedule_unavailable();
+    // Judged under the schedule lock, by the instant it departs (not by its date).
+    if (auto st = check_on_sale(date, departure_time, zone, now); !st) return st.error();
     const long long unit =
         discount_ind == soci::i_ok ? flight::discounted_price(price, discount) : price;
     if (in.total_amount != unit * passengers) return price_changed(unit, unit * passengers);
@@ -193,13 +229,15 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
         in.seats.empty() ? std::nullopt : std::optional<std::string>(in.seats.front());
     soci::indicator seat_ind = first_seat ? soci::i_ok : soci::i_null;
     const std::string seat_value = first_seat.value_or("");
+    const std::string created_at = clock::db_timestamp(now);
     Created created;
     for (int attempt = 0;; ++attempt) {
       created.booking_number = new_booking_number();
       try {
         s << kInsertBooking, soci::use(created.booking_number), soci::use(user_id),
             soci::use(in.schedule_id), soci::use(seat_value, seat_ind), soci::use(in.total_amount),
-            soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method);
+            soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method),
+            soci::use(created_at);
         break;
       } catch (const soci::soci_error& e) {
         // A booking-number collision (36^8 space): draw again.
@@ -237,7 +275,7 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
       try {
         s << kInsertIdempotency, soci::use(user_id), soci::use(*idempotency_key),
             soci::use(fingerprint), soci::use(created.booking_id),
-            soci::use(created.booking_number);
+            soci::use(created.booking_number), soci::use(created_at);
       } catch (const soci::soci_error& e) {
         if (db::is_unique_violation(e)) return Error{409, kIdempotencyRace, "", "", ""};
         throw;
@@ -255,24 +293,27 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
 }
 
 Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
-                                           const std::string& booking_number,
+                                           const std::string& booking_number, std::int64_t now,
                                            const CancelHook& in_transaction) {
   return db_.transaction("booking.cancel", [&](soci::session& s) -> Result<CancelOutcome> {
     CancelOutcome out;
     out.booking_number = booking_number;
     long long schedule_id = 0;
+    std::string booking_status;
     if (user_id) {
       s << kFindBookingOfUser, soci::into(out.booking_id), soci::into(schedule_id),
-          soci::use(booking_number), soci::use(*user_id);
+          soci::into(booking_status), soci::use(booking_number), soci::use(*user_id);
     } else {
       s << kFindBookingAny, soci::into(out.booking_id), soci::into(schedule_id),
-          soci::use(booking_number);
+          soci::into(booking_status), soci::use(booking_number);
     }
     if (!s.got_data()) return booking_not_cancellable();
+    if (booking_status == "COMPLETED") return not_cancellable();
     out.schedule_id = schedule_id;
 
     // Same lock order as create (schedule first), then re-check under the lock: a concurrent
-    // cancel of the same booking must not return its seats twice.
+    // cancel of the same booking must not return its seats twice, and a booking the completion
+    // job just closed is not cancelled.
     std::string flight_id;
     std::string date;
     std::string status;
@@ -280,10 +321,24 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     long long available = 0;
     s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id), soci::into(date),
         soci::into(status), soci::into(price), soci::into(available), soci::use(schedule_id);
-    long long still_confirmed = 0;
-    s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(still_confirmed),
+    s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(booking_status),
         soci::use(out.booking_id);
-    if (still_confirmed == 0) return booking_not_cancellable();
+    if (booking_status == "COMPLETED") return not_cancellable();
+    if (booking_status != "CONFIRMED") return booking_not_cancellable();
+
+    int total_seats = 0;
+    int active = 0;
+    std::string departure_time;
+    std::string zone;
+    s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
+        soci::into(total_seats), soci::into(active), soci::into(departure_time), soci::into(zone),
+        soci::use(flight_id);
+    out.touched.date = date.substr(0, 10);
+    // A flight that has left is not refunded by a cancel (up to departure a cancel is allowed,
+    // the sales cut-off does not apply to it).
+    auto departs = flight::departure_instant(out.touched.date, departure_time, zone);
+    if (!departs) return departs.error();
+    if (flight::sales_state(*departs, now, 0) == flight::Sales::Departed) return not_cancellable();
 
     long long passengers = 0;
     s << kCountPassengers, soci::into(passengers), soci::use(out.booking_id);
@@ -294,15 +349,45 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     // transaction, so a committed cancel never loses its refund.
     out.refunds_queued = payment::queue_refunds_in_transaction(
         s, db_.is_sqlite(), out.booking_id, user_id ? "customer cancelled" : "cancelled by admin");
-
-    int total_seats = 0;
-    int active = 0;
-    s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
-        soci::into(total_seats), soci::into(active), soci::use(flight_id);
-    out.touched.date = date.substr(0, 10);
     if (in_transaction) in_transaction(s, out);
     return out;
   });
+}
+
+Result<int> BookingStore::complete_departed(std::int64_t now) {
+  struct Candidate {
+    long long schedule_id = 0;
+    std::string date;
+    std::string departure_time;
+    std::string zone;
+  };
+  auto candidates =
+      db_.run("booking.departed_candidates", [&](soci::session& s) -> std::vector<Candidate> {
+        const std::string until = clock::add_days(clock::utc_date(now), 1);
+        std::vector<Candidate> out;
+        Candidate c;
+        soci::statement st =
+            (s.prepare << kDepartedCandidates, soci::into(c.schedule_id), soci::into(c.date),
+             soci::into(c.departure_time), soci::into(c.zone), soci::use(until));
+        st.execute();
+        while (st.fetch()) out.push_back(c);
+        return out;
+      });
+  if (!candidates) return candidates.error();
+  int completed = 0;
+  for (const auto& c : *candidates) {
+    auto departs = flight::departure_instant(c.date.substr(0, 10), c.departure_time, c.zone);
+    if (!departs || *departs > now) continue;
+    // One short statement per schedule: it waits for (and then skips) a booking a cancel holds.
+    auto n = db_.run("booking.complete", [&](soci::session& s) {
+      soci::statement st = (s.prepare << kCompleteBookings, soci::use(c.schedule_id));
+      st.execute(true);
+      return static_cast<int>(st.get_affected_rows());
+    });
+    if (!n) return n.error();
+    completed += *n;
+  }
+  return completed;
 }
 
 Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, Page page) {

@@ -2,6 +2,7 @@
 // (seat_assignments' primary key, a guarded available_seats update, the schedule row locked).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,16 +47,23 @@ constexpr int kMaxListed = 500;
 
 class BookingStore {
  public:
-  explicit BookingStore(db::Db& db) : db_(db) {}
+  // `sales_cutoff_minutes`: a schedule cannot be booked this long before it departs.
+  BookingStore(db::Db& db, int sales_cutoff_minutes)
+      : db_(db), sales_cutoff_minutes_(sales_cutoff_minutes) {}
 
+  // `now`: the service clock, by which the schedule's sales cut-off and departure are judged.
   Result<CreateOutcome> create(long long user_id, const NewBooking& in,
                                const std::optional<std::string>& idempotency_key,
-                               const std::string& fingerprint);
+                               const std::string& fingerprint, std::int64_t now);
   // user_id == nullopt: any user's booking (admin). `in_transaction` runs inside the same
-  // transaction after the cancel (e.g. the admin audit record).
+  // transaction after the cancel (e.g. the admin audit record). A booking whose flight departed
+  // at `now` (or that is COMPLETED) is not cancellable (409).
   using CancelHook = std::function<void(soci::session&, const CancelOutcome&)>;
   Result<CancelOutcome> cancel(std::optional<long long> user_id, const std::string& booking_number,
-                               const CancelHook& in_transaction = {});
+                               std::int64_t now, const CancelHook& in_transaction = {});
+  // Marks the CONFIRMED bookings of every flight that departed by `now` COMPLETED; returns how
+  // many this call changed. Idempotent, and safe to run from every replica at once.
+  Result<int> complete_departed(std::int64_t now);
   Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
   Result<std::vector<std::string>> occupied_seats(long long schedule_id);
   Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);
@@ -63,7 +71,10 @@ class BookingStore {
  private:
   Result<std::optional<Created>> replay(long long user_id, const std::string& key,
                                         const std::string& fingerprint);
+  [[nodiscard]] Status check_on_sale(const std::string& date, const std::string& departure_time,
+                                     const std::string& zone, std::int64_t now) const;
   db::Db& db_;
+  int sales_cutoff_minutes_;
 };
 
 }  // namespace cj::booking

@@ -1,6 +1,8 @@
 #include "services/flight/catalog_cache.hpp"
 
+#include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "services/flight/rules.hpp"
 
 namespace cj::flight {
 
@@ -21,10 +23,24 @@ std::optional<std::string> CatalogCache::peek(const std::string& group, const st
 
 Result<std::string> CatalogCache::get_or_load(const std::string& group, const std::string& key,
                                               const std::function<Result<std::string>()>& load) {
+  return get_or_load_until(group, key, [&]() -> Result<Loaded> {
+    auto body = load();
+    if (!body) return body.error();
+    return Loaded{std::move(*body), std::nullopt};
+  });
+}
+
+Result<std::string> CatalogCache::get_or_load_until(const std::string& group,
+                                                    const std::string& key,
+                                                    const std::function<Result<Loaded>()>& load) {
   auto lookup = cache_->get(group, key);
   metrics::Registry::instance().count_cache(cache_->kind(), lookup.value.has_value());
   if (lookup.value) return std::move(*lookup.value);
-  if (!lookup.available) return load();  // cache down: the database answers, nothing is stored
+  auto body_of = [](Result<Loaded> loaded) -> Result<std::string> {
+    if (!loaded) return loaded.error();
+    return std::move(loaded->body);
+  };
+  if (!lookup.available) return body_of(load());  // cache down: the database answers, no store
 
   const std::string flight_key = group + '\x1f' + lookup.version + '\x1f' + key;
   std::promise<Result<std::string>> promise;
@@ -37,14 +53,19 @@ Result<std::string> CatalogCache::get_or_load(const std::string& group, const st
     }
     inflight_.emplace(flight_key, promise.get_future().share());
   }
-  Result<std::string> loaded = load();
-  if (loaded.ok()) cache_->put(group, lookup.version, key, *loaded, ttl_);
-  promise.set_value(loaded);
+  Result<Loaded> loaded = load();
+  if (loaded.ok()) {
+    // The TTL is computed now, after the query, from the clock the rows were judged by.
+    const int ttl = bounded_ttl(ttl_, clock::now_unix(), loaded->fresh_until);
+    if (ttl > 0) cache_->put(group, lookup.version, key, loaded->body, ttl);
+  }
+  Result<std::string> body = body_of(std::move(loaded));
+  promise.set_value(body);
   {
     std::lock_guard lock(mu_);
     inflight_.erase(flight_key);
   }
-  return loaded;
+  return body;
 }
 
 void CatalogCache::invalidate_search(const std::string& departure, const std::string& arrival,

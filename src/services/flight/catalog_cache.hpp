@@ -3,6 +3,7 @@
 // (booking, admin). Writers call the invalidate_* functions after their transaction commits.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
@@ -25,6 +26,22 @@ class CatalogCache {
   // The cached body, or load() once for all concurrent callers of the same key and version.
   Result<std::string> get_or_load(const std::string& group, const std::string& key,
                                   const std::function<Result<std::string>()>& load);
+
+  // A loaded body and the instant (service clock, Unix seconds) until which it stays right
+  // without any write: for flight lists, when the first listed schedule leaves sale.
+  struct Loaded {
+    std::string body;
+    std::optional<std::int64_t> fresh_until;
+  };
+  // Like get_or_load, storing the body for the configured TTL but never past `fresh_until`.
+  //
+  // Why bound the lifetime rather than filter at serve time: a hit is answered with the stored
+  // bytes (on the I/O thread, no parsing), and time can only take rows *out* of a list (a schedule
+  // never comes back on sale by itself; anything else that changes a list is a write, which
+  // invalidates). So an entry that expires before its first row closes is exactly as right as a
+  // fresh query, at the price of one reload per closing schedule.
+  Result<std::string> get_or_load_until(const std::string& group, const std::string& key,
+                                        const std::function<Result<Loaded>()>& load);
 
   // A write changed something on this route and date (seats, price, status, discount, flight).
   void invalidate_search(const std::string& departure, const std::string& arrival,

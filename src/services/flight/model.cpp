@@ -125,8 +125,11 @@ nlohmann::json promotion_row_json(const ScheduleRow& r) {
 }
 
 nlohmann::json airport_json(const Airport& a) {
-  return {
-      {"airport_code", a.code}, {"airport_name", a.name}, {"city", a.city}, {"country", a.country}};
+  return {{"airport_code", a.code},
+          {"airport_name", a.name},
+          {"city", a.city},
+          {"country", a.country},
+          {"time_zone", a.time_zone}};
 }
 
 }  // namespace cj::flight

@@ -1,6 +1,7 @@
 // Flight domain types and their JSON shapes (spec/API.md § Flight).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,8 +33,16 @@ struct ScheduleRow {
   std::string departure_name;
   std::string arrival_name;
   std::optional<int> discount_percentage;
+  std::string departure_zone;  // the departure airport's IANA time zone (not in the JSON)
 
   [[nodiscard]] long long price() const;  // after the discount
+};
+
+// The rows of a schedule query that are on sale now, and the earliest instant at which one of
+// them stops being on sale (what bounds how long a cached answer stays right).
+struct OnSale {
+  std::vector<ScheduleRow> rows;
+  std::optional<std::int64_t> closes_at;
 };
 
 struct Airport {
@@ -41,6 +50,7 @@ struct Airport {
   std::string name;
   std::string city;
   std::string country;
+  std::string time_zone;
 };
 
 // Price after a percentage discount, rounded half up like the original's SQL ROUND().

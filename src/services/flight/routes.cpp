@@ -1,6 +1,6 @@
 #include "services/flight/routes.hpp"
 
-#include "core/validate.hpp"
+#include "core/clock.hpp"
 #include "http/health.hpp"
 #include "services/flight/catalog_cache.hpp"
 #include "services/flight/store.hpp"
@@ -29,7 +29,10 @@ std::string rows_body(const char* list_name, const std::vector<ScheduleRow>& row
 class FlightRoutes {
  public:
   explicit FlightRoutes(App& app)
-      : cache_(*app.catalog_cache), reference_(*app.reference_cache), store_(*app.db) {}
+      : cache_(*app.catalog_cache),
+        reference_(*app.reference_cache),
+        store_(*app.db),
+        cutoff_seconds_(app.config.sales_cutoff_minutes * 60) {}
 
   // Search: the cache key is the validated, normalised query, so `icn` and `ICN` share an entry.
   std::optional<Response> search_fast(const Request& rq) {
@@ -43,13 +46,15 @@ class FlightRoutes {
   Response search(const Request& rq) {
     auto q = query(rq);
     if (!q) return http::error_response(rq, q.error());
-    auto body = cache_.get_or_load(CatalogCache::search_group(q->departure, q->arrival, q->date),
-                                   "", [&]() -> Result<std::string> {
-                                     auto rows = store_.search(*q);
-                                     if (!rows) return rows.error();
-                                     sort_for_search(*rows);
-                                     return rows_body("flights", *rows, search_row_json);
-                                   });
+    auto body = cache_.get_or_load_until(
+        CatalogCache::search_group(q->departure, q->arrival, q->date), "",
+        [&]() -> Result<CatalogCache::Loaded> {
+          auto found = store_.search(*q, clock::now_unix(), cutoff_seconds_);
+          if (!found) return found.error();
+          sort_for_search(found->rows);
+          return CatalogCache::Loaded{rows_body("flights", found->rows, search_row_json),
+                                      found->closes_at};
+        });
     if (!body) return http::error_response(rq, body.error());
     return cached_body(std::move(*body));
   }
@@ -73,26 +78,26 @@ class FlightRoutes {
     return cached_body(std::move(*body));
   }
 
-  // Featured and promotions list the same selection in two shapes; the key includes today's
-  // date because "future" moves at midnight.
+  // Featured and promotions list the same selection in two shapes. No date in the key: the
+  // entry's lifetime is bounded by the first of its schedules to leave sale (get_or_load_until),
+  // which is also what moves the selection as time passes.
   std::optional<Response> discounted_fast(const char* shape) {
-    auto hit =
-        cache_.peek(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + validate::today());
+    auto hit = cache_.peek(CatalogCache::kFeaturedGroup, shape);
     if (!hit) return std::nullopt;
     return cached_body(std::move(*hit));
   }
 
   Response discounted(const Request& rq, bool promotions) {
-    const std::string today = validate::today();
     const char* shape = promotions ? "promotions" : "featured";
-    auto body = cache_.get_or_load(CatalogCache::kFeaturedGroup, std::string(shape) + ":" + today,
-                                   [&]() -> Result<std::string> {
-                                     auto rows = store_.discounted(today, kFeaturedLimit);
-                                     if (!rows) return rows.error();
-                                     return promotions
-                                                ? rows_body("promotions", *rows, promotion_row_json)
-                                                : rows_body("flights", *rows, featured_row_json);
-                                   });
+    auto body = cache_.get_or_load_until(
+        CatalogCache::kFeaturedGroup, shape, [&]() -> Result<CatalogCache::Loaded> {
+          auto found = store_.discounted(clock::now_unix(), cutoff_seconds_, kFeaturedLimit);
+          if (!found) return found.error();
+          return CatalogCache::Loaded{promotions
+                                          ? rows_body("promotions", found->rows, promotion_row_json)
+                                          : rows_body("flights", found->rows, featured_row_json),
+                                      found->closes_at};
+        });
     if (!body) return http::error_response(rq, body.error());
     return cached_body(std::move(*body));
   }
@@ -106,6 +111,7 @@ class FlightRoutes {
   CatalogCache& cache_;
   CatalogCache& reference_;  // airports: no endpoint writes them, so never shared via Redis
   FlightStore store_;
+  int cutoff_seconds_;
 };
 
 }  // namespace

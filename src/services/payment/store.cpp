@@ -1,5 +1,6 @@
 #include "services/payment/store.hpp"
 
+#include "core/clock.hpp"
 #include "core/errors.hpp"
 
 namespace cj::payment {
@@ -14,17 +15,13 @@ constexpr const char* kByOrder =
 constexpr const char* kByOrderForUpdate =
     "SELECT payment_id, user_id, booking_id, amount, status, bootpay_receipt_id, order_id "
     "FROM payments WHERE order_id = :o FOR UPDATE";
-constexpr const char* kSetPaidSqlite =
+// updated_at comes from the service clock on both dialects (not MySQL's ON UPDATE).
+constexpr const char* kSetPaid =
     "UPDATE payments SET status = 'PAID', bootpay_receipt_id = :r, raw_payload = :raw, "
-    "updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE payment_id = :id";
-constexpr const char* kSetPaidMysql =
-    "UPDATE payments SET status = 'PAID', bootpay_receipt_id = :r, raw_payload = :raw "
+    "updated_at = :now WHERE payment_id = :id";
+constexpr const char* kSetFailed =
+    "UPDATE payments SET status = 'FAILED', raw_payload = :raw, updated_at = :now "
     "WHERE payment_id = :id";
-constexpr const char* kSetFailedSqlite =
-    "UPDATE payments SET status = 'FAILED', raw_payload = :raw, "
-    "updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE payment_id = :id";
-constexpr const char* kSetFailedMysql =
-    "UPDATE payments SET status = 'FAILED', raw_payload = :raw WHERE payment_id = :id";
 constexpr const char* kBookingOfUser =
     "SELECT total_amount FROM bookings WHERE booking_id = :b AND user_id = :u";
 constexpr const char* kOtherPaymentOfBooking =
@@ -35,11 +32,8 @@ constexpr const char* kAttach = "UPDATE payments SET booking_id = :b WHERE payme
 constexpr const char* kPaidOfBooking =
     "SELECT payment_id, bootpay_receipt_id, amount FROM payments "
     "WHERE booking_id = :b AND status = 'PAID'";
-constexpr const char* kCancelPaymentSqlite =
-    "UPDATE payments SET status = 'CANCELLED', "
-    "updated_at = strftime('%Y-%m-%d %H:%M:%S','now') WHERE payment_id = :id";
-constexpr const char* kCancelPaymentMysql =
-    "UPDATE payments SET status = 'CANCELLED' WHERE payment_id = :id";
+constexpr const char* kCancelPayment =
+    "UPDATE payments SET status = 'CANCELLED', updated_at = :now WHERE payment_id = :id";
 constexpr const char* kQueueRefundSqlite =
     "INSERT OR IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason) "
     "VALUES (:p, :r, :a, :why)";
@@ -110,8 +104,9 @@ Result<Transition> PaymentStore::mark_paid(const std::string& order_id,
     if (!p) return payment_not_found();
     // REQUESTED → PAID; a FAILED attempt followed by a successful one is money received too.
     if (p->status != "REQUESTED" && p->status != "FAILED") return Transition::NoChange;
+    const std::string now = clock::db_now();
     try {
-      s << db_.pick(kSetPaidSqlite, kSetPaidMysql), soci::use(receipt_id), soci::use(raw_payload),
+      s << kSetPaid, soci::use(receipt_id), soci::use(raw_payload), soci::use(now),
           soci::use(p->payment_id);
     } catch (const soci::soci_error& e) {
       // The receipt already belongs to another payment.
@@ -128,8 +123,8 @@ Result<Transition> PaymentStore::mark_failed(const std::string& order_id,
     auto p = fetch(s, db_.pick(kByOrder, kByOrderForUpdate), order_id);
     if (!p) return payment_not_found();
     if (p->status != "REQUESTED") return Transition::NoChange;  // never PAID → FAILED
-    s << db_.pick(kSetFailedSqlite, kSetFailedMysql), soci::use(raw_payload),
-        soci::use(p->payment_id);
+    const std::string now = clock::db_now();
+    s << kSetFailed, soci::use(raw_payload), soci::use(now), soci::use(p->payment_id);
     return Transition::Applied;
   });
 }
@@ -173,8 +168,9 @@ int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long bookin
     st.execute();
     while (st.fetch()) paid.push_back({id, receipt_i == soci::i_ok ? receipt : "", amount});
   }
+  const std::string now = clock::db_now();
   for (const auto& p : paid) {
-    s << (sqlite ? kCancelPaymentSqlite : kCancelPaymentMysql), soci::use(p.id);
+    s << kCancelPayment, soci::use(now), soci::use(p.id);
     s << (sqlite ? kQueueRefundSqlite : kQueueRefundMysql), soci::use(p.id), soci::use(p.receipt),
         soci::use(p.amount), soci::use(reason);
   }
