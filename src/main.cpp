@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/app.hpp"
+#include "app/gateway_aliases.hpp"
 #include "app/seed.hpp"
 #include "core/clock.hpp"
 #include "core/http_client.hpp"
@@ -172,7 +173,10 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     const auto& wanted = a.config.services;
     if (std::find(wanted.begin(), wanted.end(), s.name) != wanted.end()) selected.push_back(&s);
   }
+  // One port = CloudJet is its own gateway: it also serves the original gateway's rewrites.
+  const cj::http::Service aliases = cj::gateway_aliases(selected);
   if (a.config.single_port) {
+    if (!aliases.routes.empty()) selected.push_back(&aliases);
     listeners.push_back({*a.config.single_port, selected});
   } else {
     for (const auto* s : selected) listeners.push_back({s->port, {s}});
