@@ -109,7 +109,11 @@ class BoundedDomBuilder {
         // An enclosing array already holds the open child; the innermost one gets the value
         // being read next.
         const std::size_t size = f.container->size();
-        out += "[" + std::to_string(i + 1 < frames_.size() ? size - 1 : size) + "]";
+        // Appended piece by piece: GCC 12 at -O3 reports a false -Wstringop-overflow for
+        // `"[" + std::to_string(...) + "]"` (a const char* + std::string&& temporary).
+        out += '[';
+        out += std::to_string(i + 1 < frames_.size() ? size - 1 : size);
+        out += ']';
       } else {
         if (!out.empty()) out += ".";
         out += f.key;

@@ -95,7 +95,11 @@ Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
     if (item.empty()) continue;
     auto c = parse_cidr(item);
     if (!c) {
-      const std::string msg = "'" + std::string(item) + "' is not an IP address or CIDR range";
+      // Built by appending: GCC 12 at -O3 reports a false -Wstringop-overflow for
+      // `"'" + std::string(...)` (a const char* + std::string&& temporary).
+      std::string msg = "'";
+      msg.append(item);
+      msg += "' is not an IP address or CIDR range";
       return Error{0, "config", msg, msg};
     }
     out.push_back(*c);
