@@ -176,6 +176,12 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
     std::_Exit(0);
   }
   stop_io();
+  // The io_context (declared first, destroyed last) still holds handlers that own connections,
+  // and a connection's destructor reports to its listener's acceptor. So the listeners must
+  // outlive the io_context: they are kept, reachable, until the process exits (ASan caught a
+  // use-after-free when they were destroyed at the end of this function).
+  static auto* retired = new std::vector<std::unique_ptr<HttpServer>>();
+  for (auto& s : servers) retired->push_back(std::move(s));
   return ok_status();
 }
 
