@@ -1064,3 +1064,23 @@ def access_log_lines(server: "Server", **match) -> list[dict]:
         if rec.get("msg") == "request" and all(rec.get(k) == v for k, v in match.items()):
             out.append(rec)
     return out
+
+
+def bookable_schedule(srv, min_seats: int = 10, days_ahead: int = 2) -> dict:
+    """The newest ACTIVE demo schedule `days_ahead` or more days out with more than `min_seats`
+    seats left, with the unit price a booking must pay (after its ACTIVE discount)."""
+    row = srv.db_query(
+        "SELECT fs.schedule_id AS sid, fs.flight_date AS d, f.departure_airport AS dep, "
+        "f.arrival_airport AS arr, fs.current_price AS price, (SELECT MAX(x.discount_percentage) "
+        "FROM flight_discounts x WHERE x.schedule_id = fs.schedule_id AND x.status = 'ACTIVE') AS pct "
+        "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
+        "WHERE fs.flight_date >= ? AND fs.status = 'ACTIVE' AND fs.available_seats > ? "
+        "ORDER BY fs.schedule_id DESC LIMIT 1", (day(days_ahead), min_seats))[0]
+    pct = None if row["pct"] is None else int(row["pct"])
+    return {"sid": int(row["sid"]), "date": as_date_text(row["d"]), "dep": row["dep"],
+            "arr": row["arr"], "unit": discounted(int(row["price"]), pct)}
+
+
+def search_path(row: dict) -> str:
+    """The flight search of a bookable_schedule() row."""
+    return f"/api/flights/search?departure={row['dep']}&arrival={row['arr']}&date={row['date']}"

@@ -74,24 +74,6 @@ def assert_alive(srv) -> None:
     assert r.status_code == 200, r.text
 
 
-def schedule_row(srv) -> dict:
-    """A bookable demo schedule two or more days ahead, with its unit price."""
-    row = srv.db_query(
-        "SELECT fs.schedule_id AS sid, fs.flight_date AS d, f.departure_airport AS dep, "
-        "f.arrival_airport AS arr, fs.current_price AS price, (SELECT MAX(x.discount_percentage) "
-        "FROM flight_discounts x WHERE x.schedule_id = fs.schedule_id AND x.status = 'ACTIVE') AS pct "
-        "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
-        "WHERE fs.flight_date >= ? AND fs.status = 'ACTIVE' AND fs.available_seats > 10 "
-        "ORDER BY fs.schedule_id DESC LIMIT 1", (cj.day(2),))[0]
-    pct = None if row["pct"] is None else int(row["pct"])
-    return {"sid": int(row["sid"]), "date": cj.as_date_text(row["d"]), "dep": row["dep"],
-            "arr": row["arr"], "unit": cj.discounted(int(row["price"]), pct)}
-
-
-def search_path(row: dict) -> str:
-    return f"/api/flights/search?departure={row['dep']}&arrival={row['arr']}&date={row['date']}"
-
-
 def book(srv, user: cj.User, row: dict, contact_email: str = "contact@example.com"):
     body = {"scheduleId": row["sid"],
             "passengers": [{"name": "승객", "nameEn": "PASSENGER", "birth": "1990-01-01", "gender": "F"}],
@@ -151,13 +133,13 @@ def test_three_pipelined_gets_get_three_answers_in_order(srv):
 
 
 def test_pipelined_mixed_methods_are_answered_in_order(srv):
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=10, days_ahead=2)
     user = srv.make_user()
     auth = {"Authorization": f"Bearer {user.token}"}
     plan = [  # (method, path, headers, body, expected status)
         ("GET", HEALTH, {}, None, 200),
         ("HEAD", HEALTH, {}, None, 200),
-        ("GET", search_path(row), {}, None, 200),            # worker pool (or cache)
+        ("GET", cj.search_path(row), {}, None, 200),            # worker pool (or cache)
         ("POST", LOGIN, {"Content-Type": "application/json"}, b"{}", 400),  # CPU pool
         ("GET", "/api/bookings", auth, None, 200),            # database pool
         ("OPTIONS", "/api/bookings", {}, None, 204),
@@ -205,7 +187,7 @@ def test_ten_pipelined_database_reads_come_back_in_order(srv):
 def get_routes(srv, admin: dict, user: dict, row: dict) -> list[tuple[str, dict]]:
     return [
         *[(f"/api/{svc}/health", {}) for svc in ("auth", "flights", "bookings", "admin", "payments")],
-        (search_path(row), {}),
+        (cj.search_path(row), {}),
         ("/api/flights/airports", {}),
         ("/api/flights/featured", {}),
         ("/api/flights/promotions", {}),
@@ -231,7 +213,7 @@ def get_routes(srv, admin: dict, user: dict, row: dict) -> list[tuple[str, dict]
 def test_head_answers_like_get_without_a_body_on_every_get_route(srv):
     admin = {"Authorization": f"Bearer {srv.admin_token()}"}
     user = {"Authorization": f"Bearer {srv.user_token()}"}
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=10, days_ahead=2)
     c = raw(srv)
     seen = set()
     try:
@@ -269,7 +251,7 @@ def test_allow_lists_head_for_get_routes(srv):
 
 def test_rfc3986_query_characters_are_accepted(srv):
     admin = {"Authorization": f"Bearer {srv.admin_token()}"}
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=10, days_ahead=2)
     email = f"q+{uuid.uuid4().hex[:8]}@example.com"
     user = srv.make_user(email=email)
     assert book(srv, user, row, contact_email=email).status_code == 201
@@ -294,7 +276,7 @@ def test_rfc3986_query_characters_are_accepted(srv):
             assert resp.status == 200, (term, resp)
             assert isinstance(resp.json()["bookings"], list), (term, resp)
         # the flight search with unrelated extra parameters full of them
-        resp = get(search_path(row) + "&from=a@b:c/d?e,f;g|h&utm=%7C", {})
+        resp = get(cj.search_path(row) + "&from=a@b:c/d?e,f;g|h&utm=%7C", {})
         assert resp.status == 200 and isinstance(resp.json()["flights"], list), resp
     finally:
         c.close()
@@ -521,14 +503,14 @@ def open_connections(srv) -> float:
 
 def test_thousands_of_idle_connections_do_not_slow_a_normal_client(fresh, capsys):
     srv = fresh(KEEPALIVE_TIMEOUT_SECONDS="60")
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=10, days_ahead=2)
     rss_before = cj.process_rss_kib(srv.proc.pid)
     # 3000 connections from 15 client addresses (200 each, under the per-client cap of 256)
     idle = open_idle(srv.port, 3000, [f"127.0.1.{i}" for i in range(1, 16)])
     try:
         cj.wait_until(lambda: open_connections(srv) >= 3000, 20, what="3000 open connections")
         rss_idle = cj.process_rss_kib(srv.proc.pid)
-        with cj.LatencyProbe(srv, search_path(row), pause=0.01) as probe:
+        with cj.LatencyProbe(srv, cj.search_path(row), pause=0.01) as probe:
             time.sleep(6)
         assert not probe.failures, probe.failures[:5]
         assert len(probe.latencies) > 20, probe.summary()
@@ -547,7 +529,7 @@ def test_thousands_of_idle_connections_do_not_slow_a_normal_client(fresh, capsys
 def test_slowloris_clients_are_cut_off_and_do_not_slow_a_normal_client(fresh, capsys):
     timeout = 3
     srv = fresh(KEEPALIVE_TIMEOUT_SECONDS=str(timeout))
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=10, days_ahead=2)
     request = cj.http_request("GET", HEALTH, {"X-Slow": "x" * 200})
     socks = open_idle(srv.port, 200, [f"127.0.2.{i}" for i in range(1, 5)])
     started = time.monotonic()
@@ -582,7 +564,7 @@ def test_slowloris_clients_are_cut_off_and_do_not_slow_a_normal_client(fresh, ca
     t = threading.Thread(target=trickle, daemon=True)
     t.start()
     try:
-        with cj.LatencyProbe(srv, search_path(row), pause=0.01) as probe:
+        with cj.LatencyProbe(srv, cj.search_path(row), pause=0.01) as probe:
             cj.wait_until(lambda: len(closed_at) == len(socks), timeout + 10, interval=0.2,
                           what="the server closing every trickling connection")
     finally:

@@ -25,23 +25,6 @@ SIGNUP = "/api/auth/signup"
 FLOOD_SECONDS = 6
 
 
-def schedule_row(srv) -> dict:
-    row = srv.db_query(
-        "SELECT fs.schedule_id AS sid, fs.flight_date AS d, f.departure_airport AS dep, "
-        "f.arrival_airport AS arr, fs.current_price AS price, (SELECT MAX(x.discount_percentage) "
-        "FROM flight_discounts x WHERE x.schedule_id = fs.schedule_id AND x.status = 'ACTIVE') AS pct "
-        "FROM flight_schedules fs JOIN flights f ON f.flight_id = fs.flight_id "
-        "WHERE fs.flight_date >= ? AND fs.status = 'ACTIVE' AND fs.available_seats > 60 "
-        "ORDER BY fs.schedule_id DESC LIMIT 1", (cj.day(3),))[0]
-    pct = None if row["pct"] is None else int(row["pct"])
-    return {"sid": int(row["sid"]), "date": cj.as_date_text(row["d"]), "dep": row["dep"],
-            "arr": row["arr"], "unit": cj.discounted(int(row["price"]), pct)}
-
-
-def search_path(row: dict) -> str:
-    return f"/api/flights/search?departure={row['dep']}&arrival={row['arr']}&date={row['date']}"
-
-
 def sign(raw: bytes) -> str:
     return base64.b64encode(hmac.new(PRIVATE_KEY.encode(), raw, hashlib.sha256).digest()).decode()
 
@@ -163,14 +146,14 @@ def test_signup_flood_is_shed_while_searches_bookings_and_ready_keep_answering(s
                      SIGNUP_MAX_PER_CLIENT="1000000",
                      LOGIN_MAX_FAILURES_PER_CLIENT="1000")
     user = srv.make_user()
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=60, days_ahead=3)
     users_before = int(srv.db_scalar("SELECT COUNT(*) AS n FROM users"))
 
     def signup(s):
         xff = f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
         return s.post(srv.url(SIGNUP), json=srv.signup_body(), headers={"X-Forwarded-For": xff}, timeout=20)
 
-    with cj.LatencyProbe(srv, search_path(row), pause=0.02) as search, \
+    with cj.LatencyProbe(srv, cj.search_path(row), pause=0.02) as search, \
             cj.LatencyProbe(srv, "/ready", pause=0.2) as ready, \
             Booker(srv, user, row) as booker:
         time.sleep(1)  # the normal client's baseline
@@ -222,7 +205,7 @@ def test_a_slow_payment_gateway_holds_only_its_own_pool(server_factory, backend,
                          GATEWAY_THREADS="2", WORK_QUEUE_MAX_WAIT_MS="300",
                          WORK_QUEUE_TIMEOUT_MS="3000", LOGIN_MAX_FAILURES_PER_CLIENT="1000")
         user = srv.make_user()
-        row = schedule_row(srv)
+        row = cj.bookable_schedule(srv, min_seats=60, days_ahead=3)
         events = {}
         for _ in range(40):
             order = init_payment(srv, user, 1000)
@@ -236,7 +219,7 @@ def test_a_slow_payment_gateway_holds_only_its_own_pool(server_factory, backend,
             return s.post(srv.url("/api/payments/webhook"), data=raw, timeout=20,
                           headers={"Content-Type": "application/json", "Bootpay-Signature": sign(raw)})
 
-        with cj.LatencyProbe(srv, search_path(row), pause=0.02) as search, \
+        with cj.LatencyProbe(srv, cj.search_path(row), pause=0.02) as search, \
                 cj.LatencyProbe(srv, "/ready", pause=0.2) as ready, \
                 Booker(srv, user, row) as booker:
             with Flood(12, webhook, pause_after_refusal=0.1) as flood:
@@ -279,7 +262,7 @@ def test_a_lock_wait_fails_cleanly_with_503_and_the_booking_works_once_the_lock_
                                                             "LOGIN_MAX_FAILURES_PER_CLIENT": "1000"},
                                       start=False))
     user = srv.make_user()
-    row = schedule_row(srv)
+    row = cj.bookable_schedule(srv, min_seats=60, days_ahead=3)
     body = {"scheduleId": row["sid"],
             "passengers": [{"name": "승객", "nameEn": "PASSENGER", "birth": "1990-01-01", "gender": "F"}],
             "contactInfo": {"email": "contact@example.com", "phone": "010-1234-5678"},
@@ -297,7 +280,7 @@ def test_a_lock_wait_fails_cleanly_with_503_and_the_booking_works_once_the_lock_
         cj.assert_error(r, 503, "database_unavailable")
         assert elapsed < 9, f"the lock wait took {elapsed:.1f}s to be refused"
         # other schedules are not blocked meanwhile
-        assert srv.get(search_path(row)).status_code == 200
+        assert srv.get(cj.search_path(row)).status_code == 200
     finally:
         holder.rollback()
         holder.close()
