@@ -86,7 +86,18 @@ class PromRegistry final : public Registry {
                                 .Help("CONFIRMED bookings of departed flights this process marked "
                                       "COMPLETED")
                                 .Register(*registry_)
-                                .Add({})) {}
+                                .Add({})),
+        holds_expired_(prometheus::BuildCounter()
+                           .Name("cloudjet_booking_holds_expired_total")
+                           .Help("HELD bookings this process released at their pay-by deadline")
+                           .Register(*registry_)
+                           .Add({})),
+        orphan_refunds_(prometheus::BuildCounter()
+                            .Name("cloudjet_orphan_payment_refunds_total")
+                            .Help("Captured payments attached to no booking that this process "
+                                  "queued for refund")
+                            .Register(*registry_)
+                            .Add({})) {}
 
   std::shared_ptr<RouteMetrics> route(const std::string& service, const std::string& method,
                                       const std::string& route) override {
@@ -127,6 +138,8 @@ class PromRegistry final : public Registry {
     probes_.clear();
   }
   void count_bookings_completed(int n) override { bookings_completed_.Increment(n); }
+  void count_holds_expired(int n) override { holds_expired_.Increment(n); }
+  void count_orphan_refunds(int n) override { orphan_refunds_.Increment(n); }
 
   std::string render() override {
     {
@@ -146,6 +159,8 @@ class PromRegistry final : public Registry {
   prometheus::Gauge& pool_size_;
   prometheus::Family<prometheus::Counter>& cache_;
   prometheus::Counter& bookings_completed_;
+  prometheus::Counter& holds_expired_;
+  prometheus::Counter& orphan_refunds_;
   std::mutex mu_;
   std::function<int()> pool_probe_;
   struct Probe {
