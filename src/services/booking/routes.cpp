@@ -33,9 +33,9 @@ class BookingRoutes {
  public:
   explicit BookingRoutes(App& app)
       : app_(app),
-        store_(*app.db, app.config.sales_cutoff_minutes,
-               HoldPolicy{app.config.booking_hold_minutes,
-                          app.config.max_unpaid_bookings_per_user}) {}
+        store_(
+            *app.db, app.config.sales_cutoff_minutes,
+            HoldPolicy{app.config.booking_hold_minutes, app.config.max_unpaid_bookings_per_user}) {}
 
   Response create(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
