@@ -176,6 +176,8 @@ restinio::request_handling_status_t answer_unrouted(Context& ctx,
 
 Response overloaded_response(const Context& ctx, const Request& rq) {
   Response r = error_response(rq, errors::overloaded());
+  // The configured wait replaces error_response's default one for 503s.
+  std::erase_if(r.headers, [](const auto& h) { return h.first == "Retry-After"; });
   r.headers.emplace_back("Retry-After", std::to_string(ctx.config.pools.retry_after_seconds));
   return r;
 }

@@ -16,6 +16,9 @@ std::optional<std::string> find(const Headers& h, std::string_view name) {
   return std::nullopt;
 }
 
+// Long enough for a restart or a failover, short enough not to strand a traveller.
+constexpr int kRetryAfterSeconds = 5;
+
 }  // namespace
 
 std::optional<std::string> Request::header(std::string_view lower_name) const {
@@ -63,7 +66,12 @@ Response error_response(const Request& rq, const Error& error) {
       for (auto& [k, v] : details->items()) body[k] = v;
     }
   }
-  return json_response(error.status, body);
+  Response r = json_response(error.status, body);
+  // Every 503 (database, gateway or pool unavailable) says when to come back, so clients and
+  // proxies retry politely instead of at once.
+  if (error.status == 503)
+    r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
+  return r;
 }
 
 Result<nlohmann::json> parse_json_object(const Request& rq) {

@@ -214,8 +214,15 @@ Error seat_taken(const std::string& seat) {
   return {409, "seat_taken", "이미 선택된 좌석입니다: " + seat, "Seat already taken: " + seat};
 }
 Error invalid_seat(const std::string& seat) {
-  return {400, "invalid_seat", "존재하지 않는 좌석입니다: " + seat,
-          "No such seat on this aircraft: " + seat};
+  // The label is the client's text: echo a bounded prefix only (a seat is at most "99F").
+  // Cut on a UTF-8 character boundary, so the echo stays valid JSON text.
+  constexpr std::size_t kEcho = 8;
+  std::size_t n = std::min(kEcho, seat.size());
+  while (n > 0 && n < seat.size() && (static_cast<unsigned char>(seat[n]) & 0xC0) == 0x80) --n;
+  std::string shown = seat.substr(0, n);
+  if (n < seat.size()) shown += "...";
+  return {400, "invalid_seat", "존재하지 않는 좌석입니다: " + shown,
+          "No such seat on this aircraft: " + shown};
 }
 Error schedule_not_found() {
   return {404, "schedule_not_found", "항공편 스케줄을 찾을 수 없습니다.", "Schedule not found."};
