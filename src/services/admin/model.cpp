@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/money.hpp"
 #include "core/validate.hpp"
 #include "services/flight/rules.hpp"
 
@@ -90,7 +91,7 @@ Result<FlightIn> parse_flight(const nlohmann::json& body) {
     return bad("aircraft", "기종은 50자 이하여야 합니다.", "must be at most 50 characters");
   }
   f.aircraft = *aircraft;
-  auto price = positive(body, "base_price", 100000000, true);
+  auto price = positive(body, "base_price", money::kMaxFare, true);
   if (!price) return price.error();
   f.base_price = *price;
   auto seats = positive(body, "total_seats", 1000, false);
@@ -138,7 +139,7 @@ Result<ScheduleSpec> parse_schedule_spec(const nlohmann::json& body) {
   } else {
     return bad("mode", "mode는 single 또는 range여야 합니다.", "must be single or range");
   }
-  auto price = positive(body, "current_price", 100000000, false);
+  auto price = positive(body, "current_price", money::kMaxFare, false);
   if (!price) return price.error();
   if (*price > 0) spec.current_price = *price;
   auto seats = positive(body, "available_seats", 1000, false);
