@@ -193,5 +193,22 @@ Error discount_not_found() {
 Error empty_search_term() {
   return {400, "missing_field", "검색어를 입력해주세요.", "Please enter a search term."};
 }
+Error seats_below_sold(const std::string& date, long long sold, long long seats) {
+  const std::string n = std::to_string(sold);
+  const std::string want = std::to_string(seats);
+  return {409, "seats_sold",
+          date + " 스케줄에 이미 " + n + "명이 예약되어 있어 좌석 수를 " + want +
+              "석으로 줄일 수 없습니다.",
+          "The schedule of " + date + " already has " + n +
+              " passengers booked; its seats cannot be lowered to " + want + "."};
+}
+Error assigned_seat_outside(const std::string& date, const std::string& seat, long long seats) {
+  const std::string want = std::to_string(seats);
+  return {409, "seats_sold",
+          date + " 스케줄의 좌석 " + seat + "이(가) 이미 배정되어 있어 좌석 수를 " + want +
+              "석으로 줄일 수 없습니다.",
+          "Seat " + seat + " of the schedule of " + date +
+              " is already assigned and would not exist with " + want + " seats."};
+}
 
 }  // namespace cj::admin
