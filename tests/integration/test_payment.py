@@ -49,6 +49,8 @@ KEY_ENV = {"BOOTPAY_PRIVATE_KEY": PRIVATE_KEY, "BOOTPAY_REST_API_KEY": APPLICATI
 MODULE_SERVER_ENV = {"LOGIN_MAX_FAILURES_PER_CLIENT": "1000"}
 BACKDATED = "2001-02-03 04:05:06"
 AMOUNT = 320000
+MAX_FARE = 100_000_000  # core/money.hpp: kMaxFare
+MAX_BOOKING_AMOUNT = MAX_FARE * 9  # kMaxBookingAmount: the fare cap for every one of 9 passengers
 OK = {"success": True}
 
 PAYMENT_COLUMNS = ("payment_id, booking_id, user_id, method, provider, amount, currency, status, "
@@ -292,9 +294,63 @@ def test_init_generated_order_ids_are_unique(server, user):
 
 
 def test_init_accepts_the_maximum_amount(server, user):
-    body = init_payment(server, user, amount=100000000)
-    assert body["bootpay"]["price"] == 100000000
-    assert payment_row(server, body["order_id"])["amount"] == 100000000
+    """The largest payment is the most expensive booking: the fare cap (100,000,000) × 9."""
+    body = init_payment(server, user, amount=MAX_BOOKING_AMOUNT)
+    assert body["bootpay"]["price"] == MAX_BOOKING_AMOUNT
+    assert payment_row(server, body["order_id"])["amount"] == MAX_BOOKING_AMOUNT
+
+
+def test_the_most_expensive_booking_can_be_paid_and_one_won_more_is_refused(server):
+    """One money limit (core/money.hpp): a fare up to 100,000,000, nine passengers, so a booking and
+    a payment up to 900,000,000. The booking at the fare cap for nine passengers is accepted and
+    its payment initialised for exactly that amount; one won more is a 400 on both."""
+    admin = {"Authorization": f"Bearer {server.admin_token()}"}
+    fid = "M" + uuid.uuid4().hex[:6].upper()
+    date = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=20)).isoformat()
+    flight = {"flight_id": fid, "departure_airport": "ICN", "arrival_airport": "CDG", "departure_time": "13:00",
+              "arrival_time": "18:30", "aircraft": "Airbus A350-900", "base_price": MAX_FARE}
+    over = {**flight, "base_price": MAX_FARE + 1}
+    assert_error(server.post("/api/admin/flights-with-schedules", headers=admin, json={
+        "flight": over, "schedule": {"mode": "single", "date": date}}), 400, "invalid_field")
+    assert_error(server.post("/api/admin/flights-with-schedules", headers=admin, json={
+        "flight": flight, "schedule": {"mode": "single", "date": date, "current_price": MAX_FARE + 1}}),
+        400, "invalid_field")
+    assert server.db_query("SELECT flight_id FROM flights WHERE flight_id = ?", (fid,)) == []
+    assert_json(server.post("/api/admin/flights-with-schedules", headers=admin, json={
+        "flight": flight, "schedule": {"mode": "single", "date": date}}), 201)
+    sid = int(server.db_scalar("SELECT schedule_id AS s FROM flight_schedules WHERE flight_id = ?", (fid,)))
+    assert int(server.db_scalar("SELECT current_price AS p FROM flight_schedules WHERE schedule_id = ?",
+                                (sid,))) == MAX_FARE
+
+    user = server.make_user()
+    body = {"scheduleId": sid,
+            "passengers": [{"name": f"승객{i}", "birth": "1990-01-01", "gender": "F"} for i in range(9)],
+            "contactInfo": {"email": user.email, "phone": "010-1234-5678"}, "paymentMethod": "CARD"}
+    r = server.post(BOOKINGS, json={**body, "totalAmount": MAX_BOOKING_AMOUNT + 1}, headers=user.auth)
+    assert_error(r, 400, "invalid_field", "totalAmount: 0 이상 900,000,000 이하의 정수여야 합니다.")
+    assert server.db_query("SELECT booking_id FROM bookings WHERE user_id = ?", (user.user_id,)) == []
+
+    booked = assert_json(server.post(BOOKINGS, json={**body, "totalAmount": MAX_BOOKING_AMOUNT},
+                                     headers=user.auth), 201)
+    row = server.db_query("SELECT total_amount, status FROM bookings WHERE booking_id = ?", (booked["booking_id"],))
+    assert [(int(x["total_amount"]), x["status"]) for x in row] == [(MAX_BOOKING_AMOUNT, "CONFIRMED")]
+    assert int(server.db_scalar("SELECT COUNT(*) AS n FROM passengers WHERE booking_id = ?",
+                                (booked["booking_id"],))) == 9
+
+    r = server.post(INIT, json={"amount": MAX_BOOKING_AMOUNT + 1, "scheduleId": sid}, headers=user.auth)
+    assert_error(r, 400, "invalid_field", "amount: 1 이상 900,000,000 이하의 정수여야 합니다.")
+    assert payment_count(server, user) == 0
+    paid = init_payment(server, user, amount=MAX_BOOKING_AMOUNT, scheduleId=sid)
+    assert paid["bootpay"]["price"] == MAX_BOOKING_AMOUNT
+    row = payment_row(server, paid["order_id"])
+    assert (int(row["amount"]), row["status"], row["user_id"]) == (MAX_BOOKING_AMOUNT, "REQUESTED", user.user_id)
+    receipt = new_receipt()
+    assert assert_json(webhook(server, paid_event(paid["order_id"], receipt, MAX_BOOKING_AMOUNT)), 200) == OK
+    assert assert_json(attach(server, user, paid["order_id"], booked["booking_id"]), 200) == {
+        "success": True, "message": MSG_ATTACHED}
+    row = payment_row(server, paid["order_id"])
+    assert (row["status"], row["booking_id"], int(row["amount"])) == ("PAID", booked["booking_id"],
+                                                                      MAX_BOOKING_AMOUNT)
 
 
 def test_init_kakao_method_without_provider_uses_kakao_provider_and_given_order(server, user):
@@ -327,10 +383,11 @@ def test_init_missing_amount_is_400_missing_field(server):
     assert payment_count(server, u) == 0
 
 
-@pytest.mark.parametrize("amount", [0, -1, 1.5, "100원", "-100", 100000001, "100000001", True, [100]])
-def test_init_amount_not_a_positive_integer_up_to_100_million_is_400_invalid_field(server, amount):
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "100원", "-100", 900000001, "900000001", True, [100]])
+def test_init_amount_not_a_positive_integer_up_to_900_million_is_400_invalid_field(server, amount):
     u = server.make_user()
-    assert_error(server.post(INIT, json={"amount": amount}, headers=u.auth), 400, "invalid_field")
+    assert_error(server.post(INIT, json={"amount": amount}, headers=u.auth), 400, "invalid_field",
+                 "amount: 1 이상 900,000,000 이하의 정수여야 합니다.")
     assert payment_count(server, u) == 0
 
 

@@ -12,6 +12,7 @@ ICN→CDG 13:00 (Seoul time). Every test runs on SQLite and MariaDB, checking bo
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import uuid
@@ -441,6 +442,65 @@ def test_completion_job_on_two_processes_completes_each_booking_once(make_server
     assert sum(counts) == len(departed), counts
     for srv in (setup, other):
         assert "bookings of departed flights completed" in srv.log_text() or completed_metric(srv) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# idempotency keys: remembered for 72 hours, then purged by the completion job
+
+
+def idempotency_rows(srv, user: cj.User) -> dict[str, int]:
+    rows = srv.db_query("SELECT idem_key, booking_id FROM idempotency_keys WHERE user_id = ?", (user.user_id,))
+    return {r["idem_key"]: int(r["booking_id"]) for r in rows}
+
+
+def test_idempotency_keys_are_replayed_for_72_hours_then_purged(make_server, backend):
+    """A key written at T is still replayed at T+71h (the job ran and kept it) and is deleted by the
+    job at T+73h, after which the same request with the same key books anew; a key written at
+    T+71h survives the purge at T+73h."""
+    srv = start(make_server, backend, "2026-12-05T10:00:00+09:00", BOOKING_COMPLETE_INTERVAL_SECONDS="0")
+    user = srv.make_user()
+    sched = schedule(srv, "CJ151", "2026-12-12")  # departs long after every instant of this test
+    body = {"scheduleId": sched["sid"],
+            "passengers": [{"name": "홍길동", "nameEn": "HONG GILDONG", "birth": "1990-01-01", "gender": "M"}],
+            "contactInfo": {"email": "contact@example.com", "phone": "010-1234-5678"},
+            "paymentMethod": "CARD", "totalAmount": sched["unit"]}
+    old_key, new_key = "old-" + uuid.uuid4().hex, "new-" + uuid.uuid4().hex
+
+    def post(key: str):
+        return srv.post(BOOKINGS, json=body, headers={**user.auth, "Idempotency-Key": key})
+
+    first = assert_json(post(old_key), 201)
+    assert idempotency_rows(srv, user) == {old_key: first["booking_id"]}
+    created = srv.db_scalar("SELECT created_at AS c FROM idempotency_keys WHERE idem_key = ?", (old_key,))
+    assert cj.ts_text(created).startswith("2026-12-05T01:00:"), created  # the service clock, in UTC
+
+    # T+71h, the job every second: the key is kept and still answers with the first booking.
+    move_to(srv, "2026-12-08T09:00:00+09:00", BOOKING_COMPLETE_INTERVAL_SECONDS=1)
+    user.token = srv.login(user.email, user.password)
+    time.sleep(2.5)  # a few passes of the job
+    assert idempotency_rows(srv, user) == {old_key: first["booking_id"]}
+    r = post(old_key)
+    assert assert_json(r, 201) == first and r.headers.get("Idempotent-Replayed") == "true", r.headers
+    fresh = assert_json(post(new_key), 201)
+
+    # T+73h: the job deletes the 73-hour-old key (and logs it), not the 2-hour-old one.
+    move_to(srv, "2026-12-08T11:00:00+09:00", BOOKING_COMPLETE_INTERVAL_SECONDS=1)
+    cj.wait_until(lambda: old_key not in idempotency_rows(srv, user), 10, what="the purge of the old key")
+    assert idempotency_rows(srv, user) == {new_key: fresh["booking_id"]}
+    purged = [json.loads(line[line.index("{"):]) for line in srv.log_text().splitlines()
+              if "expired idempotency keys purged" in line]
+    assert purged and purged[-1].get("keys") == 1, purged
+    user.token = srv.login(user.email, user.password)
+    r = post(old_key)
+    again = assert_json(r, 201)
+    assert "Idempotent-Replayed" not in r.headers
+    assert again["booking_id"] not in (first["booking_id"], fresh["booking_id"])
+    assert idempotency_rows(srv, user) == {old_key: again["booking_id"], new_key: fresh["booking_id"]}
+    statuses = srv.db_query("SELECT booking_id, status FROM bookings WHERE user_id = ? ORDER BY booking_id",
+                            (user.user_id,))
+    assert [(int(x["booking_id"]), x["status"]) for x in statuses] == [
+        (first["booking_id"], "CONFIRMED"), (fresh["booking_id"], "CONFIRMED"), (again["booking_id"], "CONFIRMED")]
+    assert schedule(srv, "CJ151", "2026-12-12")["available"] == sched["available"] - 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ TEST(BookingModel, DigitStringIdsAndAmountsAreIntegers) {
     EXPECT_EQ(r.error().message, "scheduleId: 양의 정수여야 합니다.") << bad.dump();
   }
   auto neg = cj::booking::parse_new_booking(booking({{"totalAmount", -1}}));
-  EXPECT_EQ(neg.error().message, "totalAmount: 0 이상의 정수여야 합니다.");
+  EXPECT_EQ(neg.error().message, "totalAmount: 0 이상 900,000,000 이하의 정수여야 합니다.");
   auto missing = cj::booking::parse_new_booking(booking({{"totalAmount", nullptr}}));
   EXPECT_EQ(missing.error().code, "missing_field");
 }
@@ -270,11 +270,12 @@ TEST(PaymentModel, InitAmountAndScheduleId) {
   EXPECT_EQ(p->amount, 55000);
   EXPECT_EQ(p->schedule_id, 34);
   EXPECT_EQ(cj::payment::parse_init(json::object()).error().message, "amount는 필수입니다.");
-  for (const json& bad : {json(0), json(100000001), json("1e3"), json(1.0), json(true)}) {
+  for (const json& bad : {json(0), json(900000001), json("1e3"), json(1.0), json(true)}) {
     auto r = cj::payment::parse_init({{"amount", bad}});
     ASSERT_FALSE(r.ok()) << bad.dump();
-    EXPECT_EQ(r.error().message, "amount: 1 이상 100,000,000 이하의 정수여야 합니다.");
+    EXPECT_EQ(r.error().message, "amount: 1 이상 900,000,000 이하의 정수여야 합니다.");
   }
+  EXPECT_EQ(cj::payment::parse_init({{"amount", 900000000}})->amount, 900000000);
   EXPECT_EQ(cj::payment::parse_init({{"amount", 1}, {"scheduleId", "x"}}).error().message,
             "scheduleId: 양의 정수여야 합니다.");
 }

@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/money.hpp"
 #include "core/validate.hpp"
 #include "services/flight/rules.hpp"
 
@@ -90,7 +91,7 @@ Result<FlightIn> parse_flight(const nlohmann::json& body) {
     return bad("aircraft", "기종은 50자 이하여야 합니다.", "must be at most 50 characters");
   }
   f.aircraft = *aircraft;
-  auto price = positive(body, "base_price", 100000000, true);
+  auto price = positive(body, "base_price", money::kMaxFare, true);
   if (!price) return price.error();
   f.base_price = *price;
   auto seats = positive(body, "total_seats", 1000, false);
@@ -138,7 +139,7 @@ Result<ScheduleSpec> parse_schedule_spec(const nlohmann::json& body) {
   } else {
     return bad("mode", "mode는 single 또는 range여야 합니다.", "must be single or range");
   }
-  auto price = positive(body, "current_price", 100000000, false);
+  auto price = positive(body, "current_price", money::kMaxFare, false);
   if (!price) return price.error();
   if (*price > 0) spec.current_price = *price;
   auto seats = positive(body, "available_seats", 1000, false);
@@ -191,6 +192,23 @@ Error discount_not_found() {
 }
 Error empty_search_term() {
   return {400, "missing_field", "검색어를 입력해주세요.", "Please enter a search term."};
+}
+Error seats_below_sold(const std::string& date, long long sold, long long seats) {
+  const std::string n = std::to_string(sold);
+  const std::string want = std::to_string(seats);
+  return {409, "seats_sold",
+          date + " 스케줄에 이미 " + n + "명이 예약되어 있어 좌석 수를 " + want +
+              "석으로 줄일 수 없습니다.",
+          "The schedule of " + date + " already has " + n +
+              " passengers booked; its seats cannot be lowered to " + want + "."};
+}
+Error assigned_seat_outside(const std::string& date, const std::string& seat, long long seats) {
+  const std::string want = std::to_string(seats);
+  return {409, "seats_sold",
+          date + " 스케줄의 좌석 " + seat + "이(가) 이미 배정되어 있어 좌석 수를 " + want +
+              "석으로 줄일 수 없습니다.",
+          "Seat " + seat + " of the schedule of " + date +
+              " is already assigned and would not exist with " + want + " seats."};
 }
 
 }  // namespace cj::admin

@@ -48,5 +48,10 @@ Error schedule_not_found();
 Error discount_exists();
 Error discount_not_found();
 Error empty_search_term();
+// 409: a seat count (a flight's total_seats, a schedule's offered seats) below the passengers
+// already sold on a schedule of `date`.
+Error seats_below_sold(const std::string& date, long long sold, long long seats);
+// 409: a flight's new total_seats whose seat map no longer has a seat already assigned.
+Error assigned_seat_outside(const std::string& date, const std::string& seat, long long seats);
 
 }  // namespace cj::admin

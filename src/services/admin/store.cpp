@@ -4,6 +4,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "services/booking/rules.hpp"
 #include "services/flight/model.hpp"
 #include "services/flight/rules.hpp"
 
@@ -32,17 +33,43 @@ constexpr const char* kScheduleOnDate =
 constexpr const char* kInsertSchedule =
     "INSERT INTO flight_schedules (flight_id, flight_date, current_price, available_seats, status) "
     "VALUES (:id, :d, :price, :seats, 'ACTIVE')";
+// Seats are held by CONFIRMED bookings and by HELD ones (unpaid, holding their seats until they
+// are paid or expire): both count wherever admin code counts seats taken.
 constexpr const char* kLivePassengers =
     "SELECT COUNT(*) FROM passengers p JOIN bookings b ON b.booking_id = p.booking_id "
-    "WHERE b.schedule_id = :s AND b.status = 'CONFIRMED'";
+    "WHERE b.schedule_id = :s AND b.status IN ('CONFIRMED', 'HELD')";
+constexpr const char* kLiveSeatLabels =
+    "SELECT sa.seat_number FROM seat_assignments sa JOIN bookings b ON b.booking_id = "
+    "sa.booking_id "
+    "WHERE sa.schedule_id = :s AND b.status IN ('CONFIRMED', 'HELD')";
+// Every write of available_seats first takes the schedule row, the lock every booking and cancel
+// of that schedule queues on (booking/store.cpp), and only then counts the passengers: a booking
+// cannot commit between the count and the write. SQLite needs no row lock: BEGIN IMMEDIATE
+// already makes this transaction the only writer.
+constexpr const char* kLockScheduleSqlite =
+    "SELECT available_seats FROM flight_schedules WHERE schedule_id = :s";
+constexpr const char* kLockScheduleMysql =
+    "SELECT available_seats FROM flight_schedules WHERE schedule_id = :s FOR UPDATE";
+// The schedules of a flight that may not have departed yet (`:since` as in kFutureDatesOfFlight),
+// locked in schedule_id order (one order for every admin writer).
+constexpr const char* kLiveSchedulesOfFlightSqlite =
+    "SELECT schedule_id, flight_date, available_seats FROM flight_schedules "
+    "WHERE flight_id = :id AND flight_date >= :since ORDER BY schedule_id";
+constexpr const char* kLiveSchedulesOfFlightMysql =
+    "SELECT schedule_id, flight_date, available_seats FROM flight_schedules "
+    "WHERE flight_id = :id AND flight_date >= :since ORDER BY schedule_id FOR UPDATE";
 // Overwrite keeps the invariant available = seats offered − live passengers.
 constexpr const char* kOverwriteSchedule =
     "UPDATE flight_schedules SET current_price = :price, available_seats = :seats, "
     "status = 'ACTIVE' WHERE schedule_id = :s";
+constexpr const char* kSetAvailableSeats =
+    "UPDATE flight_schedules SET available_seats = :seats WHERE schedule_id = :s";
 constexpr const char* kDeactivateFlight =
     "UPDATE flights SET is_active = 0 WHERE flight_id = :id AND is_active = 1";
 constexpr const char* kFlightRoute =
     "SELECT departure_airport, arrival_airport FROM flights WHERE flight_id = :id";
+constexpr const char* kFlightRouteAndSeats =
+    "SELECT departure_airport, arrival_airport, total_seats FROM flights WHERE flight_id = :id";
 // `:since` is yesterday in UTC (a flight_date is a local date, at most a day behind UTC):
 // invalidating the cache of one date too many is harmless, one too few is not.
 constexpr const char* kFutureDatesOfFlight =
@@ -165,6 +192,70 @@ Status check_airports(soci::session& s, const FlightIn& f) {
   return ok_status();
 }
 
+long long live_passengers(soci::session& s, long long schedule_id) {
+  long long n = 0;
+  s << kLivePassengers, soci::into(n), soci::use(schedule_id);
+  return n;
+}
+
+// A seat count for one schedule (locked by the caller) must hold every passenger already sold,
+// else nothing changes (409). Returns the passengers counted.
+Result<long long> check_seats_cover_sold(soci::session& s, long long schedule_id,
+                                         const std::string& date, long long seats) {
+  const long long live = live_passengers(s, schedule_id);
+  if (live > seats) return seats_below_sold(date, live, seats);
+  return live;
+}
+
+// A new total_seats for a flight, checked against one of its live schedules (locked by the
+// caller): it must hold every passenger sold and every seat assigned (a seat label outside the
+// new seat map would belong to nobody's aircraft). Returns the passengers counted.
+Result<long long> check_total_covers_sold(soci::session& s, long long schedule_id,
+                                          const std::string& date, long long total_seats) {
+  auto live = check_seats_cover_sold(s, schedule_id, date, total_seats);
+  if (!live) return live;
+  const booking::SeatMap map = booking::seat_map_for(static_cast<int>(total_seats));
+  std::string seat;
+  soci::statement st = (s.prepare << kLiveSeatLabels, soci::into(seat), soci::use(schedule_id));
+  st.execute();
+  while (st.fetch()) {
+    if (!map.contains(seat)) return assigned_seat_outside(date, seat, total_seats);
+  }
+  return live;
+}
+
+// A flight's total_seats changes: every live schedule must still hold what it sold, and none may
+// keep more available seats than the new total leaves (available ≤ total − live). A larger total
+// adds no seats to existing schedules by itself: offering them is an explicit overwrite.
+Status resize_live_schedules(soci::session& s, bool sqlite, const FlightIn& f) {
+  struct Live {
+    long long id = 0;
+    std::string date;
+    long long available = 0;
+  };
+  std::vector<Live> schedules;
+  {
+    Live row;
+    const std::string since = clock::add_days(clock::today_utc(), -1);
+    soci::statement st =
+        (s.prepare << (sqlite ? kLiveSchedulesOfFlightSqlite : kLiveSchedulesOfFlightMysql),
+         soci::into(row.id), soci::into(row.date), soci::into(row.available),
+         soci::use(f.flight_id), soci::use(since));
+    st.execute();
+    while (st.fetch()) {
+      row.date = row.date.substr(0, 10);
+      schedules.push_back(row);
+    }
+  }
+  for (const auto& sched : schedules) {
+    auto live = check_total_covers_sold(s, sched.id, sched.date, f.total_seats);
+    if (!live) return live.error();
+    const long long most = f.total_seats - *live;
+    if (sched.available > most) s << kSetAvailableSeats, soci::use(most), soci::use(sched.id);
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 void AdminStore::record(soci::session& s, const Actor& who, const std::string& action,
@@ -232,11 +323,25 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
   return db_.transaction(
       "admin.flight_with_schedules", [&](soci::session& s) -> Result<ScheduleResult> {
         if (auto st = check_airports(s, f); !st) return st.error();
+        const long long price = spec.current_price.value_or(f.base_price);
+        // `available_seats` of the request is the number of seats the schedule offers; the
+        // schedule then has that many minus its live passengers available. So it can never exceed
+        // total_seats − live (refused above total_seats, 400), and it may not drop below what is
+        // sold (409): seats are neither made out of nothing nor taken from a passenger.
+        const long long seats = spec.available_seats.value_or(f.total_seats);
+        if (seats > f.total_seats) {
+          return errors::invalid_field("available_seats",
+                                       "좌석 수는 항공기 좌석 수를 넘을 수 없습니다.",
+                                       "must not exceed total_seats");
+        }
         ScheduleResult r;
         std::string old_dep;
         std::string old_arr;
-        s << kFlightRoute, soci::into(old_dep), soci::into(old_arr), soci::use(f.flight_id);
+        long long old_total_seats = 0;
+        s << kFlightRouteAndSeats, soci::into(old_dep), soci::into(old_arr),
+            soci::into(old_total_seats), soci::use(f.flight_id);
         const bool exists = s.got_data();
+        bool seats_changed = exists && old_total_seats != f.total_seats;
         if (exists) {
           r.previous_route = std::pair{old_dep, old_arr};
           update_flight(s, f);
@@ -244,19 +349,19 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
           try {
             write_flight(s, f, kInsertFlight);
           } catch (const soci::soci_error& e) {
-            // Another request created the same flight meanwhile: this one becomes an update.
+            // Another request created the same flight meanwhile: this one becomes an update (of
+            // a seat count this request never saw, so its schedules are checked as resized).
             if (!db::is_unique_violation(e)) throw;
             update_flight(s, f);
+            seats_changed = true;
           }
         }
-        r.requested = static_cast<int>(spec.dates.size());
-        const long long price = spec.current_price.value_or(f.base_price);
-        const long long seats = spec.available_seats.value_or(f.total_seats);
-        if (seats > f.total_seats) {
-          return errors::invalid_field("available_seats",
-                                       "좌석 수는 항공기 좌석 수를 넘을 수 없습니다.",
-                                       "must not exceed total_seats");
+        // The flight row is written (and so locked) before any schedule row: admin writers of one
+        // flight queue on it, and bookings never lock a flight row, so there is no lock cycle.
+        if (seats_changed) {
+          if (auto st = resize_live_schedules(s, db_.is_sqlite(), f); !st) return st.error();
         }
+        r.requested = static_cast<int>(spec.dates.size());
         for (const auto& date : spec.dates) {
           long long schedule_id = 0;
           s << kScheduleOnDate, soci::into(schedule_id), soci::use(f.flight_id), soci::use(date);
@@ -276,9 +381,12 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
           if (inserted) {
             ++r.created;
           } else if (spec.overwrite) {
-            long long live = 0;
-            s << kLivePassengers, soci::into(live), soci::use(schedule_id);
-            const long long left = std::max(0LL, seats - live);
+            long long available = 0;
+            s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(available),
+                soci::use(schedule_id);
+            auto live = check_seats_cover_sold(s, schedule_id, date, seats);
+            if (!live) return live.error();
+            const long long left = seats - *live;
             s << kOverwriteSchedule, soci::use(price), soci::use(left), soci::use(schedule_id);
             ++r.updated;
           } else {

@@ -40,10 +40,21 @@ void CompletionWorker::loop() {
   }
 }
 
+void CompletionWorker::purge_idempotency_keys(BookingStore& store) {
+  // Housekeeping on the same beat: keys past their lifetime are never replayed again.
+  auto purged = store.purge_idempotency_keys(clock::now_unix());
+  if (!purged) {
+    log::warn("purging idempotency keys failed", {{"error", purged.error().message_en}});
+  } else if (*purged > 0) {
+    log::info("expired idempotency keys purged", {{"keys", *purged}});
+  }
+}
+
 int CompletionWorker::run_once() {
   // The sales cut-off plays no part in completing, only the departure does.
   BookingStore store(db_, 0);
   auto completed = store.complete_departed(clock::now_unix());
+  purge_idempotency_keys(store);  // whether or not completing worked: the two are independent
   if (!completed) {
     // Database down or a broken row: the next pass tries again; nothing is half done (each
     // schedule's bookings change in one statement).

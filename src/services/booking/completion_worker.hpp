@@ -1,6 +1,8 @@
 // Marks the CONFIRMED bookings of departed flights COMPLETED, in the background: once at start and
 // then every BOOKING_COMPLETE_INTERVAL_SECONDS. Every process serving bookings runs it; the update
 // only changes bookings still CONFIRMED, so replicas racing each other change each booking once.
+// Each pass also purges the idempotency keys past their lifetime (BookingStore::
+// purge_idempotency_keys, equally safe on every replica).
 #pragma once
 
 #include <condition_variable>
@@ -10,6 +12,8 @@
 #include "core/db.hpp"
 
 namespace cj::booking {
+
+class BookingStore;
 
 class CompletionWorker {
  public:
@@ -27,6 +31,7 @@ class CompletionWorker {
 
  private:
   void loop();
+  void purge_idempotency_keys(BookingStore& store);
   db::Db& db_;
   int interval_seconds_;
   std::mutex mu_;

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/errors.hpp"
+#include "core/money.hpp"
 #include "core/security.hpp"
 #include "core/validate.hpp"
 #include "services/booking/rules.hpp"
@@ -78,8 +79,9 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
   }
   if (!passengers->is_array()) return bad("passengers", "배열이어야 합니다.", "must be an array");
   if (passengers->size() > static_cast<std::size_t>(kMaxPassengers)) {
-    return bad("passengers", "한 번에 최대 9명까지 예약할 수 있습니다.",
-               "at most 9 passengers per booking");
+    const std::string n = std::to_string(kMaxPassengers);
+    return bad("passengers", "한 번에 최대 " + n + "명까지 예약할 수 있습니다.",
+               "at most " + n + " passengers per booking");
   }
   for (std::size_t i = 0; i < passengers->size(); ++i) {
     auto p = parse_passenger((*passengers)[i], i);
@@ -110,9 +112,13 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body) {
     return bad("paymentMethod", "결제 수단이 올바르지 않습니다.", "must be 1 to 20 characters");
   }
 
+  // Up to the most expensive booking there can be (the highest fare for every passenger), which
+  // is also the largest payment: a booking that is accepted can always be paid.
+  const std::string max = money::grouped(money::kMaxBookingAmount);
   auto amount = validate::required_integer(
       body, "totalAmount",
-      {0, validate::kMaxInt, "0 이상의 정수여야 합니다.", "must be a non-negative integer"});
+      {0, money::kMaxBookingAmount, "0 이상 " + max + " 이하의 정수여야 합니다.",
+       "must be an integer from 0 to " + max});
   if (!amount) return amount.error();
   b.total_amount = *amount;
 

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/money.hpp"
+
 namespace cj::booking {
 
 // The aircraft's seat map, derived from its seat count: six abreast (A–F) for 60 seats or more,
@@ -24,7 +26,8 @@ std::optional<std::pair<int, char>> parse_seat(std::string_view label);
 // Natural order: by row number, then letter ("2A" before "10A").
 void sort_seats(std::vector<std::string>& seats);
 
-constexpr int kMaxPassengers = 9;
+// Passengers per booking (core/money.hpp: the amount limits are derived from it).
+constexpr int kMaxPassengers = money::kMaxPassengers;
 
 // "CJ" + 8 characters of [A-Z0-9] from the CSPRNG.
 std::string new_booking_number();

@@ -614,4 +614,36 @@ Result<std::optional<SeatMapOut>> BookingStore::seat_map(long long schedule_id) 
   });
 }
 
+namespace {
+
+// Oldest first through the created_at index, a bounded batch per statement. SQLite has no
+// DELETE … LIMIT (unless compiled with it), hence the rowid subquery.
+constexpr const char* kPurgeIdempotencySqlite =
+    "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys "
+    "WHERE created_at < :cutoff ORDER BY created_at LIMIT :n)";
+constexpr const char* kPurgeIdempotencyMysql =
+    "DELETE FROM idempotency_keys WHERE created_at < :cutoff ORDER BY created_at LIMIT :n";
+
+}  // namespace
+
+Result<long long> BookingStore::purge_idempotency_keys(std::int64_t now) {
+  // Same format as the rows were written with (clock::db_timestamp), so the comparison is exact
+  // on both backends (text on SQLite, DATETIME on MySQL).
+  const std::string cutoff = clock::db_timestamp(now - kIdempotencyKeyTtlSeconds);
+  const int batch = kIdempotencyPurgeBatch;
+  long long purged = 0;
+  for (int i = 0; i < kIdempotencyPurgeMaxBatches; ++i) {
+    auto n = db_.write("booking.purge_idempotency_keys", [&](soci::session& s) {
+      soci::statement st = (s.prepare << db_.pick(kPurgeIdempotencySqlite, kPurgeIdempotencyMysql),
+                            soci::use(cutoff), soci::use(batch));
+      st.execute(true);
+      return static_cast<long long>(st.get_affected_rows());
+    });
+    if (!n) return n.error();
+    purged += *n;
+    if (*n < batch) break;
+  }
+  return purged;
+}
+
 }  // namespace cj::booking

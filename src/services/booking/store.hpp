@@ -50,6 +50,12 @@ struct HoldPolicy {
   int hold_minutes = 0;         // 0: a new booking is CONFIRMED at once
   int max_unpaid_per_user = 0;  // 0: no limit
 };
+// How long a booking's Idempotency-Key is remembered: a client retries within seconds or minutes;
+// three days also covers a retry queue that outlived a weekend. After it the same key books anew.
+constexpr std::int64_t kIdempotencyKeyTtlSeconds = std::int64_t{72} * 3600;
+constexpr int kIdempotencyPurgeBatch = 1000;
+// One purge pass deletes at most this many batches; the next pass goes on from there.
+constexpr int kIdempotencyPurgeMaxBatches = 100;
 
 class BookingStore {
  public:
@@ -78,6 +84,10 @@ class BookingStore {
   Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
   Result<std::vector<std::string>> occupied_seats(long long schedule_id);
   Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);
+  // Deletes the idempotency keys created more than kIdempotencyKeyTtlSeconds before `now`, in
+  // batches of kIdempotencyPurgeBatch rows (each its own short statement, so bookings never wait
+  // long behind it); returns how many it deleted. Safe on every replica at once.
+  Result<long long> purge_idempotency_keys(std::int64_t now);
 
  private:
   Result<std::optional<Created>> replay(long long user_id, const std::string& key,

@@ -48,10 +48,11 @@ std::optional<std::string> text_of(const nlohmann::json& fields, const char* a, 
 
 Result<PaymentInit> parse_init(const nlohmann::json& body) {
   PaymentInit p;
+  const std::string max = money::grouped(kMaxAmount);
   auto amount =
       validate::optional_integer(body, "amount",
-                                 {1, kMaxAmount, "1 이상 100,000,000 이하의 정수여야 합니다.",
-                                  "must be an integer from 1 to 100,000,000"});
+                                 {1, kMaxAmount, "1 이상 " + max + " 이하의 정수여야 합니다.",
+                                  "must be an integer from 1 to " + max});
   if (!amount) return amount.error();
   if (!*amount) return amount_required();
   p.amount = **amount;

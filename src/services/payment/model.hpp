@@ -5,11 +5,13 @@
 #include <optional>
 #include <string>
 
+#include "core/money.hpp"
 #include "core/result.hpp"
 
 namespace cj::payment {
 
-constexpr long long kMaxAmount = 100000000;
+// The largest payment: the most expensive booking must be payable (core/money.hpp).
+constexpr long long kMaxAmount = money::kMaxBookingAmount;
 
 struct PaymentInit {
   long long amount = 0;
