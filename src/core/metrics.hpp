@@ -35,6 +35,12 @@ class Registry {
   virtual void clear_probes() = 0;
   // Summed over replicas it equals the bookings completed (each is completed by one process).
   virtual void count_bookings_completed(int n) = 0;
+  // The refund outbox as the database holds it (all replicas), refreshed by the refund worker.
+  virtual void set_refund_outbox(long long pending, long long failed,
+                                 long long oldest_age_seconds) = 0;
+  // Refunds this process had the gateway make, and those the gateway refused (now FAILED).
+  virtual void count_refund_sent() = 0;
+  virtual void count_refund_failed() = 0;
   virtual std::string render() = 0;
 };
 

@@ -1,4 +1,4 @@
-// Payments and the refund outbox in SQL.
+// Payments in SQL (the refund outbox's workers: refund_outbox.hpp).
 #pragma once
 
 #include <optional>
@@ -12,15 +12,6 @@ namespace cj::payment {
 
 enum class Transition { Applied, NoChange };
 
-struct OutboxItem {
-  long long outbox_id = 0;
-  long long payment_id = 0;
-  std::string receipt_id;
-  long long cancel_price = 0;
-  std::string reason;
-  int attempts = 0;
-};
-
 class PaymentStore {
  public:
   explicit PaymentStore(db::Db& db) : db_(db) {}
@@ -32,12 +23,6 @@ class PaymentStore {
                                const std::string& raw_payload);
   Result<Transition> mark_failed(const std::string& order_id, const std::string& raw_payload);
   Status attach(long long user_id, const std::string& order_id, long long booking_id);
-
-  // Claims due refunds (lease of `lease_seconds`, so a crashed sender's row is retried later).
-  Result<std::vector<OutboxItem>> claim_due_refunds(long long now_unix, int limit,
-                                                    int lease_seconds);
-  Status refund_sent(long long outbox_id);
-  Status refund_failed(long long outbox_id, long long next_attempt_unix, const std::string& error);
 
  private:
   db::Db& db_;
