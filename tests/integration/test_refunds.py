@@ -9,6 +9,7 @@ out in the middle of every send."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import pytest
@@ -119,6 +120,8 @@ def test_two_processes_with_a_slow_gateway_send_every_refund_exactly_once(make_s
         assert wait_metric(s, "cloudjet_refund_outbox_pending", lambda v: v == 0) == 0
         assert metric(s, "cloudjet_refund_outbox_oldest_age_seconds") == 0
         assert not log_events(s, "refund claim was taken over; outcome not recorded")
+        # every renewal found the claim held (MySQL reports 0 changed rows for a same-second renewal)
+        assert not log_events(s, "refund claim taken over while its gateway call runs")
 
 
 def test_gateway_refusal_marks_the_refund_failed_and_it_is_never_sent_again(server_factory, bootpay):
@@ -220,3 +223,70 @@ def test_worker_whose_claim_was_taken_over_does_not_mark_the_row(server_factory,
     assert [(c.status, c.replayed) for c in calls] == [(200, False), (200, True)], calls
     assert {c.body["cancel_id"] for c in calls} == {f"cj-refund-{done['outbox_id']}"}
     assert len(bootpay.refunds(pb["receipt"])) == 1
+
+
+def test_migration_008_keeps_queued_refunds_and_sends_them(make_server, backend, bootpay):
+    """A database with refunds queued before migration 008 (its refund_outbox as 005 made it) is
+    upgraded in place: rows, ids and the due index kept, claim_token NULL, FAILED accepted, and the
+    queued refund still goes out."""
+    srv = make_server(backend, extra_env=MODULE_SERVER_ENV)  # no gateway: nothing is sent yet
+    admin = int(srv.db_scalar("SELECT user_id AS u FROM users WHERE email = ?", (cj.ADMIN_EMAIL,)))
+    receipts = {}
+    for name in ("queued", "done", "fresh"):
+        receipts[name] = f"rcpt-mig-{name}-{backend}"
+        srv.db_query("INSERT INTO payments (user_id, method, provider, amount, currency, status, "
+                     "bootpay_receipt_id, order_id) VALUES (?, 'CARD', 'NICEPAY', 1000, 'KRW', 'CANCELLED', ?, ?)",
+                     (admin, receipts[name], f"order-mig-{name}"))
+    pid = {n: int(srv.db_scalar("SELECT payment_id AS p FROM payments WHERE bootpay_receipt_id = ?", (r,)))
+           for n, r in receipts.items()}
+    srv.stop()
+
+    # back to the schema before 008
+    if backend == "sqlite":
+        con = sqlite3.connect(str(srv.sqlite_path), isolation_level=None)
+        try:
+            con.executescript("DROP TABLE refund_outbox;\n"
+                              + (cj.REPO / "migrations" / "sqlite" / "005_payments.sql").read_text())
+            con.execute("DELETE FROM schema_migrations WHERE version = '008_refund_outbox_claims'")
+        finally:
+            con.close()
+    else:
+        srv.db_query("ALTER TABLE refund_outbox DROP COLUMN claim_token")
+        srv.db_query("ALTER TABLE refund_outbox MODIFY COLUMN status ENUM('PENDING','SENDING','DONE') "
+                     "NOT NULL DEFAULT 'PENDING'")
+        srv.db_query("DELETE FROM schema_migrations WHERE version = '008_refund_outbox_claims'")
+    old = "outbox_id, payment_id, receipt_id, cancel_price, reason, status, attempts, next_attempt_at, last_error"
+    for outbox_id, name, status, attempts, error in ((7, "queued", "PENDING", 2, "earlier 503"),
+                                                     (8, "done", "DONE", 1, None),
+                                                     (9, "fresh", "PENDING", 0, None)):
+        srv.db_query(f"INSERT INTO refund_outbox ({old}) VALUES (?, ?, ?, 1000, 'test', ?, ?, 0, ?)",
+                     (outbox_id, pid[name], receipts[name], status, attempts, error))
+    before = srv.db_query(f"SELECT {old} FROM refund_outbox ORDER BY outbox_id")
+
+    srv.env = srv.build_env(gateway_env(bootpay))
+    srv.start()  # migrates
+    assert srv.db_query("SELECT version FROM schema_migrations WHERE version = '008_refund_outbox_claims'")
+    bootpay.wait_for_calls(2, "cancel", 200, timeout=15)
+    after = srv.db_query(f"SELECT {old}, claim_token FROM refund_outbox ORDER BY outbox_id")
+    assert [r["outbox_id"] for r in after] == [7, 8, 9]
+    assert {k: v for k, v in after[1].items() if k != "claim_token"} == before[1] and after[1]["claim_token"] is None
+    for name, outbox_id in (("queued", 7), ("fresh", 9)):
+        row = wait_row(srv, pid[name], lambda r: r["status"] == "DONE", f"{name} refund DONE after the upgrade")
+        assert (row["outbox_id"], row["claim_token"], row["last_error"]) == (outbox_id, None, None), row
+        assert [c.body["cancel_id"] for c in bootpay.calls("cancel") if c.body["receipt_id"] == receipts[name]] == [
+            f"cj-refund-{outbox_id}"]
+    assert int(srv.db_scalar("SELECT attempts AS a FROM refund_outbox WHERE outbox_id = 7")) == 3
+
+    # the new terminal status is accepted by the upgraded table, and new ids carry on after the old
+    srv.db_query("UPDATE refund_outbox SET status = 'FAILED', last_error = 'by the test' WHERE outbox_id = 9")
+    assert wait_metric(srv, "cloudjet_refund_outbox_failed", lambda v: v == 1) == 1
+    u = srv.make_user()
+    pb = paid_booking(srv, u, bootpay)
+    cancel_booking(srv, u, pb["booking_number"])
+    row = wait_row(srv, pb["payment_id"], lambda r: r["status"] == "DONE", "refund queued after the upgrade DONE")
+    assert row["outbox_id"] > 9, row
+    if backend == "sqlite":
+        assert srv.db_query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'refund_outbox' "
+                            "AND name = 'idx_refund_outbox_due'")
+        with pytest.raises(sqlite3.IntegrityError):  # the CHECK still holds, with FAILED in it
+            srv.db_query("UPDATE refund_outbox SET status = 'LOST' WHERE outbox_id = 9")
