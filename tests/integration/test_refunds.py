@@ -190,6 +190,23 @@ def test_gateway_5xx_then_success_is_retried_with_the_same_cancel_id_and_done(se
     assert wait_metric(srv, "cloudjet_refund_outbox_pending", lambda v: v == 0) == 0
 
 
+def test_a_401_for_an_expired_gateway_token_is_not_a_refusal(server_factory, bootpay):
+    srv = server_factory(extra_env=refund_env(bootpay))
+    u = srv.make_user()
+    pb = paid_booking(srv, u, bootpay)  # the server now holds a token (the webhook's receipt lookup)
+    bootpay.revoke_tokens()  # as when it expires at the gateway
+    cancel_booking(srv, u, pb["booking_number"])
+
+    done = wait_row(srv, pb["payment_id"], lambda r: r["status"] != "PENDING" and r["status"] != "SENDING",
+                    "refund marked")
+    assert (done["status"], done["attempts"], done["last_error"]) == ("DONE", 1, None), done
+    calls = bootpay.calls("cancel")
+    assert [c.status for c in calls] == [401, 200], calls
+    assert calls[0].bearer != calls[1].bearer  # a new token was fetched in between
+    assert len(bootpay.refunds(pb["receipt"])) == 1
+    assert metric(srv, "cloudjet_refunds_failed_total") == 0
+
+
 def test_worker_whose_claim_was_taken_over_does_not_mark_the_row(server_factory, bootpay):
     srv = server_factory(extra_env=refund_env(bootpay))
     u = srv.make_user()
