@@ -194,7 +194,14 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   a.refunds->start();
   // Bookings are the booking service's data: processes serving it complete departed ones.
   const auto& served = a.config.services;
-  if (std::find(served.begin(), served.end(), "booking") != served.end()) a.completions->start();
+  const auto serves = [&served](const char* name) {
+    return std::find(served.begin(), served.end(), name) != served.end();
+  };
+  if (serves("booking")) {
+    a.completions->start();
+    a.hold_sweeper->start();
+  }
+  if (serves("payment")) a.orphan_refunder->start();
   cj::http::ServerHooks hooks;
   hooks.ready = [&a] { return a.db->ping(); };
   auto st = cj::http::serve(a.config, listeners, hooks, [&] {
@@ -222,6 +229,8 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   });
   a.refunds->stop();
   a.completions->stop();
+  a.hold_sweeper->stop();
+  a.orphan_refunder->stop();
   cj::log::info("stopped");
   cj::log::flush();
   if (!st) return fail(st.error().message_en);

@@ -3,8 +3,10 @@
 #include "services/admin/routes.hpp"
 #include "services/auth/routes.hpp"
 #include "services/auth/store.hpp"
+#include "services/booking/hold_sweep.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
+#include "services/payment/orphan_refunds.hpp"
 #include "services/payment/routes.hpp"
 
 namespace cj {
@@ -51,6 +53,15 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   };
   app->completions = std::make_unique<booking::CompletionWorker>(
       *app->db, app->config.booking_complete_interval_seconds);
+  App* a = app.get();
+  // Holds off: nothing is ever HELD, so there is nothing to sweep.
+  const int sweep_every = c.booking_hold_minutes > 0 ? c.sweep_interval_seconds : 0;
+  app->hold_sweeper = std::make_unique<PeriodicWorker>(
+      "hold_sweeper", std::chrono::seconds(sweep_every), [a] { booking::sweep_expired_holds(*a); });
+  const int orphan_every = c.orphan_payment_refund_minutes > 0 ? c.sweep_interval_seconds : 0;
+  app->orphan_refunder =
+      std::make_unique<PeriodicWorker>("orphan_refunder", std::chrono::seconds(orphan_every),
+                                       [a] { payment::refund_orphaned_payments(*a); });
   return app;
 }
 

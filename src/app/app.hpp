@@ -7,6 +7,7 @@
 #include "core/attempt_limiter.hpp"
 #include "core/config.hpp"
 #include "core/db.hpp"
+#include "core/periodic_worker.hpp"
 #include "core/redis.hpp"
 #include "http/auth.hpp"
 #include "http/types.hpp"
@@ -33,6 +34,10 @@ struct App {
   http::Authenticator authenticator;
   // Marks bookings of departed flights COMPLETED (started by serve when it serves bookings).
   std::unique_ptr<booking::CompletionWorker> completions;
+  // Releases expired holds (started by serve when it serves bookings).
+  std::unique_ptr<PeriodicWorker> hold_sweeper;
+  // Refunds captured payments no booking claimed (started by serve when it serves payments).
+  std::unique_ptr<PeriodicWorker> orphan_refunder;
 
   // After a cancel committed: the flight search shows the seats, queued refunds go out now.
   void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,

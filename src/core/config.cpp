@@ -157,7 +157,12 @@ Status load_time_config(const Lookup& look, Config& c) {
   for (auto [name, target, hi] :
        {std::tuple{"SALES_CUTOFF_MINUTES", &c.sales_cutoff_minutes, 7 * 24 * 60},
         std::tuple{"BOOKING_COMPLETE_INTERVAL_SECONDS", &c.booking_complete_interval_seconds,
-                   24 * 3600}}) {
+                   24 * 3600},
+        std::tuple{"BOOKING_HOLD_MINUTES", &c.booking_hold_minutes, 7 * 24 * 60},
+        std::tuple{"SWEEP_INTERVAL_SECONDS", &c.sweep_interval_seconds, 3600},
+        std::tuple{"MAX_UNPAID_BOOKINGS_PER_USER", &c.max_unpaid_bookings_per_user, 1000},
+        std::tuple{"ORPHAN_PAYMENT_REFUND_MINUTES", &c.orphan_payment_refund_minutes,
+                   7 * 24 * 60}}) {
     if (auto v = look.get(name); v && !v->empty()) {
       auto parsed = parse_int(name, trim(*v), 0, hi);
       if (!parsed) return parsed.error();

@@ -128,6 +128,18 @@ struct Config {
   // BOOKING_COMPLETE_INTERVAL_SECONDS: how often the booking service marks the CONFIRMED bookings
   // of departed flights COMPLETED (0: never, in this process).
   int booking_complete_interval_seconds = 60;
+  // BOOKING_HOLD_MINUTES: a booking made without a captured payment is HELD this long, then
+  // released (0: off, every booking CONFIRMED at once, as the original front end expects).
+  int booking_hold_minutes = 0;
+  // SWEEP_INTERVAL_SECONDS: how often expired holds are released and orphaned payments refunded
+  // (0: never, in this process).
+  int sweep_interval_seconds = 15;
+  // MAX_UNPAID_BOOKINGS_PER_USER: live bookings without a captured payment one account may have
+  // (0: no limit). Without it one account can hold every seat.
+  int max_unpaid_bookings_per_user = 10;
+  // ORPHAN_PAYMENT_REFUND_MINUTES: a captured payment attached to no booking this long after it
+  // was paid is refunded (0: never). The original front end pays before it books.
+  int orphan_payment_refund_minutes = 30;
   // ---- end of time ----
 
   [[nodiscard]] int port_of(const std::string& service) const;

@@ -87,6 +87,17 @@ class PromRegistry final : public Registry {
                                       "COMPLETED")
                                 .Register(*registry_)
                                 .Add({})),
+        holds_expired_(prometheus::BuildCounter()
+                           .Name("cloudjet_booking_holds_expired_total")
+                           .Help("HELD bookings this process released at their pay-by deadline")
+                           .Register(*registry_)
+                           .Add({})),
+        orphan_refunds_(prometheus::BuildCounter()
+                            .Name("cloudjet_orphan_payment_refunds_total")
+                            .Help("Captured payments attached to no booking that this process "
+                                  "queued for refund")
+                            .Register(*registry_)
+                            .Add({})),
         refund_pending_(prometheus::BuildGauge()
                             .Name("cloudjet_refund_outbox_pending")
                             .Help("Refunds queued and not yet sent (PENDING or SENDING), all "
@@ -154,6 +165,8 @@ class PromRegistry final : public Registry {
     probes_.clear();
   }
   void count_bookings_completed(int n) override { bookings_completed_.Increment(n); }
+  void count_holds_expired(int n) override { holds_expired_.Increment(n); }
+  void count_orphan_refunds(int n) override { orphan_refunds_.Increment(n); }
   void set_refund_outbox(long long pending, long long failed,
                          long long oldest_age_seconds) override {
     refund_pending_.Set(static_cast<double>(pending));
@@ -181,6 +194,8 @@ class PromRegistry final : public Registry {
   prometheus::Gauge& pool_size_;
   prometheus::Family<prometheus::Counter>& cache_;
   prometheus::Counter& bookings_completed_;
+  prometheus::Counter& holds_expired_;
+  prometheus::Counter& orphan_refunds_;
   prometheus::Gauge& refund_pending_;
   prometheus::Gauge& refund_failed_;
   prometheus::Gauge& refund_oldest_age_;

@@ -35,6 +35,9 @@ class Registry {
   virtual void clear_probes() = 0;
   // Summed over replicas it equals the bookings completed (each is completed by one process).
   virtual void count_bookings_completed(int n) = 0;
+  // Likewise: HELD bookings released at their deadline, captured payments no booking claimed.
+  virtual void count_holds_expired(int n) = 0;
+  virtual void count_orphan_refunds(int n) = 0;
   // The refund outbox as the database holds it (all replicas), refreshed by the refund worker.
   virtual void set_refund_outbox(long long pending, long long failed,
                                  long long oldest_age_seconds) = 0;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/log.hpp"
 #include "core/security.hpp"
@@ -36,9 +37,36 @@ void hash_plaintext_passwords(soci::session& s) {
   if (!plain.empty()) log::info("hashed plain-text passwords", {{"count", plain.size()}});
 }
 
+// SQLite only (MySQL's migration file MODIFYs the ENUM): bookings.status accepts HELD and
+// EXPIRED. SQLite cannot alter a CHECK constraint, and the 12-step table rebuild needs foreign keys
+// off, which cannot be switched inside the migration transaction; so the stored CREATE TABLE text
+// is edited the way SQLite documents for loosening a constraint (writable_schema, then a schema
+// version bump so every connection re-reads it). Existing rows satisfy the wider check.
+void widen_booking_status_check(soci::session& s) {
+  if (s.get_backend_name() != "sqlite3") return;
+  std::string sql;
+  s << "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'bookings'", soci::into(sql);
+  if (sql.find("'HELD'") != std::string::npos) return;  // already widened
+  const std::string narrow = "CHECK (status IN ('CONFIRMED','CANCELLED','COMPLETED'))";
+  const auto at = sql.find(narrow);
+  if (at == std::string::npos) {
+    throw std::runtime_error("bookings.status has an unexpected CHECK constraint: " + sql);
+  }
+  sql.replace(at, narrow.size(),
+              "CHECK (status IN ('HELD','CONFIRMED','CANCELLED','COMPLETED','EXPIRED'))");
+  int version = 0;
+  s << "PRAGMA schema_version", soci::into(version);
+  s << "PRAGMA writable_schema=ON";
+  s << "UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'bookings'",
+      soci::use(sql);
+  s << "PRAGMA schema_version=" + std::to_string(version + 1);
+  s << "PRAGMA writable_schema=OFF";
+}
+
 const std::map<std::string, CodeStep>& code_steps() {
   static const std::map<std::string, CodeStep> steps{
       {"002_hash_plaintext_passwords", hash_plaintext_passwords},
+      {"009_booking_holds", widen_booking_status_check},
   };
   return steps;
 }

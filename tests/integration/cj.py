@@ -533,6 +533,13 @@ def base_env() -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
+        # The suites book many times per module-scoped user without paying; the per-user cap on
+        # unpaid bookings (default 10) has its own tests, which set it.
+        "MAX_UNPAID_BOOKINGS_PER_USER": "0",
+        # Likewise the refund of captured payments no booking claimed (default 30 min after being
+        # paid): the payment suites backdate unattached PAID payments; tests/integration/
+        # test_holds.py turns it on.
+        "ORPHAN_PAYMENT_REFUND_MINUTES": "0",
     }
     for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"):
         if key in os.environ:

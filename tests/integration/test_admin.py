@@ -236,7 +236,8 @@ def book(server, user, sid: int, n: int = 1, seats: list[str] | None = None,
         body["seats"] = seats
     r = server.post(USER_BOOKINGS, json=body, headers=user.auth)
     out = assert_json(r, 201)
-    assert set(out) == {"message", "booking_number", "booking_id", "success"}, out
+    assert set(out) == {"message", "booking_number", "booking_id", "status", "success"}, out
+    assert out["status"] == "CONFIRMED", out  # holds are off by default
     return out
 
 

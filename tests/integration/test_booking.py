@@ -129,7 +129,8 @@ def book(server, user, body, headers: dict | None = None) -> requests.Response:
 
 def assert_created(resp: requests.Response) -> dict:
     body = assert_json(resp, 201)
-    assert set(body) == {"message", "booking_number", "booking_id", "success"}, body
+    assert set(body) == {"message", "booking_number", "booking_id", "status", "success"}, body
+    assert body["status"] == "CONFIRMED", body  # holds are off by default
     assert body["message"] == MSG_CREATED and body["success"] is True, body
     assert BOOKING_NUMBER.match(body["booking_number"]), body
     assert isinstance(body["booking_id"], int) and body["booking_id"] > 0, body

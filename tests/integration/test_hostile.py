@@ -771,7 +771,8 @@ def test_booking_with_string_schedule_id_is_created(server, schedules, user, for
     body["totalAmount"] = str(body["totalAmount"])
     r = server.post("/api/bookings", json=body, headers=user.auth)
     out = assert_json(r, 201)
-    assert set(out) == {"message", "booking_number", "booking_id", "success"}, out
+    assert set(out) == {"message", "booking_number", "booking_id", "status", "success"}, out
+    assert out["status"] == "CONFIRMED", out  # holds are off by default
     assert out["message"] == MSG_BOOKED and out["success"] is True
     assert re.match(r"^CJ[A-Z0-9]{8}$", out["booking_number"])
     row = server.db_query("SELECT schedule_id, user_id, total_amount, status, booking_number FROM bookings "

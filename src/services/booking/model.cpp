@@ -169,27 +169,41 @@ nlohmann::json booking_json(const BookingOut& b) {
                           {"gender", nullable(p.gender)},
                           {"seat_number", nullable(p.seat_number)}});
   }
-  return {{"booking_id", b.booking_id},
-          {"booking_number", b.booking_number},
-          {"seat_number", nullable(b.seat_number)},
-          {"total_amount", b.total_amount},
-          {"contact_email", nullable(b.contact_email)},
-          {"contact_phone", nullable(b.contact_phone)},
-          {"payment_method", nullable(b.payment_method)},
-          {"status", b.status},
-          {"created_at", b.created_at},
-          {"flight_date", b.flight_date},
-          {"flight_id", b.flight_id},
-          {"airline", b.airline},
-          {"departure_airport", b.departure_airport},
-          {"arrival_airport", b.arrival_airport},
-          {"departure_time", b.departure_time},
-          {"arrival_time", b.arrival_time},
-          {"duration", nullable(b.duration)},
-          {"aircraft", nullable(b.aircraft)},
-          {"departure_name", b.departure_name},
-          {"arrival_name", b.arrival_name},
-          {"passengers", std::move(passengers)}};
+  nlohmann::json out{{"booking_id", b.booking_id},
+                     {"booking_number", b.booking_number},
+                     {"seat_number", nullable(b.seat_number)},
+                     {"total_amount", b.total_amount},
+                     {"contact_email", nullable(b.contact_email)},
+                     {"contact_phone", nullable(b.contact_phone)},
+                     {"payment_method", nullable(b.payment_method)},
+                     {"status", b.status},
+                     {"created_at", b.created_at},
+                     {"flight_date", b.flight_date},
+                     {"flight_id", b.flight_id},
+                     {"airline", b.airline},
+                     {"departure_airport", b.departure_airport},
+                     {"arrival_airport", b.arrival_airport},
+                     {"departure_time", b.departure_time},
+                     {"arrival_time", b.arrival_time},
+                     {"duration", nullable(b.duration)},
+                     {"aircraft", nullable(b.aircraft)},
+                     {"departure_name", b.departure_name},
+                     {"arrival_name", b.arrival_name},
+                     {"passengers", std::move(passengers)}};
+  // HELD (and EXPIRED) bookings only: the drop-in's bodies are unchanged while holds are off.
+  if (b.hold_expires_at) out["hold_expires_at"] = *b.hold_expires_at;
+  return out;
+}
+
+nlohmann::json created_json(const Created& c) {
+  nlohmann::json body{{"message", "예약이 성공적으로 생성되었습니다."},
+                      {"booking_number", c.booking_number},
+                      {"booking_id", c.booking_id},
+                      {"status", c.status},
+                      {"success", true}};
+  // Only a HELD booking has a deadline; the drop-in (holds off) body gains just "status".
+  if (c.hold_expires_at) body["hold_expires_at"] = *c.hold_expires_at;
+  return body;
 }
 
 Error not_enough_seats() {
@@ -239,6 +253,14 @@ Error flight_departed() {
 Error not_cancellable() {
   return {409, "not_cancellable", "이미 출발한 항공편의 예약은 취소할 수 없습니다.",
           "A booking for a flight that has departed cannot be cancelled."};
+}
+
+Error too_many_unpaid_bookings(int limit) {
+  return {409, "too_many_unpaid_bookings",
+          "결제하지 않은 예약이 너무 많습니다 (최대 " + std::to_string(limit) +
+              "건). 기존 예약을 결제하거나 취소한 뒤 다시 시도해 주세요.",
+          "Too many unpaid bookings (at most " + std::to_string(limit) +
+              "). Pay for or cancel one of them first."};
 }
 
 }  // namespace cj::booking

@@ -30,7 +30,9 @@ struct NewBooking {
 struct Created {
   long long booking_id = 0;
   std::string booking_number;
-  bool replayed = false;  // answered from an Idempotency-Key
+  std::string status;                          // CONFIRMED, or HELD when holds are on
+  std::optional<std::string> hold_expires_at;  // API timestamp (…Z) of a HELD booking's deadline
+  bool replayed = false;                       // answered from an Idempotency-Key
 };
 
 struct PassengerOut {
@@ -52,6 +54,7 @@ struct BookingOut {
   std::optional<std::string> payment_method;
   std::string status;
   std::string created_at;
+  std::optional<std::string> hold_expires_at;  // HELD only: pay by then or the seats go back
   std::string flight_date;
   std::string flight_id;
   std::string airline;
@@ -73,6 +76,8 @@ Result<NewBooking> parse_new_booking(const nlohmann::json& body);
 std::string request_fingerprint(const NewBooking& booking);
 
 nlohmann::json booking_json(const BookingOut& b);
+// The 201 body of a create (and of its Idempotency-Key replay).
+nlohmann::json created_json(const Created& c);
 
 // Errors of this service.
 Error not_enough_seats();
@@ -88,5 +93,7 @@ Error booking_not_cancellable();  // no live booking with that number (of that u
 Error sales_closed(int cutoff_minutes);
 Error flight_departed();
 Error not_cancellable();
+// MAX_UNPAID_BOOKINGS_PER_USER reached (409).
+Error too_many_unpaid_bookings(int limit);
 
 }  // namespace cj::booking

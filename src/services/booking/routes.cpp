@@ -31,7 +31,11 @@ Result<std::optional<std::string>> idempotency_key(const Request& rq) {
 
 class BookingRoutes {
  public:
-  explicit BookingRoutes(App& app) : app_(app), store_(*app.db, app.config.sales_cutoff_minutes) {}
+  explicit BookingRoutes(App& app)
+      : app_(app),
+        store_(
+            *app.db, app.config.sales_cutoff_minutes,
+            HoldPolicy{app.config.booking_hold_minutes, app.config.max_unpaid_bookings_per_user}) {}
 
   Response create(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
@@ -52,10 +56,7 @@ class BookingRoutes {
                                     {"schedule_id", in->schedule_id},
                                     {"passengers", in->passengers.size()}});
     }
-    Response r = http::json_response(201, {{"message", "예약이 성공적으로 생성되었습니다."},
-                                           {"booking_number", out->created.booking_number},
-                                           {"booking_id", out->created.booking_id},
-                                           {"success", true}});
+    Response r = http::json_response(201, created_json(out->created));
     if (out->created.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
     return r;
   }

@@ -1,5 +1,6 @@
 #include "services/booking/store.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "core/clock.hpp"
@@ -41,8 +42,8 @@ constexpr const char* kActiveDiscount =
     "WHERE schedule_id = :id AND status = 'ACTIVE'";
 constexpr const char* kInsertBooking =
     "INSERT INTO bookings (booking_number, user_id, schedule_id, seat_number, total_amount, "
-    "contact_email, contact_phone, payment_method, status, created_at) "
-    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, 'CONFIRMED', :now)";
+    "contact_email, contact_phone, payment_method, status, hold_expires_at, created_at) "
+    "VALUES (:num, :u, :s, :seat, :amount, :email, :phone, :method, :status, :hold, :now)";
 constexpr const char* kInsertSeat =
     "INSERT INTO seat_assignments (schedule_id, seat_number, booking_id) VALUES (:s, :seat, :b)";
 constexpr const char* kInsertPassenger =
@@ -57,27 +58,49 @@ constexpr const char* kInsertIdempotency =
 constexpr const char* kSelectIdempotency =
     "SELECT request_hash, booking_id, booking_number FROM idempotency_keys "
     "WHERE user_id = :u AND idem_key = :k";
+// A replay answers with the booking as it is now (a hold may have been paid or have expired).
+constexpr const char* kReplayIdempotency =
+    "SELECT k.request_hash, k.booking_id, k.booking_number, b.status, b.hold_expires_at "
+    "FROM idempotency_keys k JOIN bookings b ON b.booking_id = k.booking_id "
+    "WHERE k.user_id = :u AND k.idem_key = :k";
+// MAX_UNPAID_BOOKINGS_PER_USER: live bookings of the user without a captured payment. MySQL locks
+// the user's row first, so two concurrent creates of one user cannot both pass the count (SQLite's
+// writer lock already serialises them).
+constexpr const char* kLockUserMysql = "SELECT user_id FROM users WHERE user_id = :u FOR UPDATE";
+constexpr const char* kCountUnpaid =
+    "SELECT COUNT(*) FROM bookings b WHERE b.user_id = :u AND b.status IN ('HELD', 'CONFIRMED') "
+    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.booking_id "
+    "AND p.status = 'PAID')";
 
 // COMPLETED bookings are found too, to answer "not cancellable" (409) rather than "not found".
 constexpr const char* kFindBookingOfUser =
     "SELECT booking_id, schedule_id, status FROM bookings WHERE booking_number = :n "
-    "AND user_id = :u AND status IN ('CONFIRMED', 'COMPLETED')";
+    "AND user_id = :u AND status IN ('HELD', 'CONFIRMED', 'COMPLETED')";
 constexpr const char* kFindBookingAny =
     "SELECT booking_id, schedule_id, status FROM bookings WHERE booking_number = :n "
-    "AND status IN ('CONFIRMED', 'COMPLETED')";
+    "AND status IN ('HELD', 'CONFIRMED', 'COMPLETED')";
 constexpr const char* kRecheckBookingSqlite = "SELECT status FROM bookings WHERE booking_id = :b";
 constexpr const char* kRecheckBookingMysql =
     "SELECT status FROM bookings WHERE booking_id = :b FOR UPDATE";
+// Holds past their deadline, oldest first; each is re-checked under its schedule's lock.
+constexpr const char* kExpiredHolds =
+    "SELECT booking_id, booking_number, schedule_id FROM bookings "
+    "WHERE status = 'HELD' AND hold_expires_at <= :now ORDER BY hold_expires_at LIMIT :lim";
+constexpr const char* kRecheckHoldSqlite =
+    "SELECT status, hold_expires_at FROM bookings WHERE booking_id = :b";
+constexpr const char* kRecheckHoldMysql =
+    "SELECT status, hold_expires_at FROM bookings WHERE booking_id = :b FOR UPDATE";
 constexpr const char* kCountPassengers = "SELECT COUNT(*) FROM passengers WHERE booking_id = :b";
 constexpr const char* kFreeSeats = "DELETE FROM seat_assignments WHERE booking_id = :b";
 constexpr const char* kReturnSeats =
     "UPDATE flight_schedules SET available_seats = available_seats + :n WHERE schedule_id = :id";
-constexpr const char* kMarkCancelled =
-    "UPDATE bookings SET status = 'CANCELLED' WHERE booking_id = :b";
+// CANCELLED or EXPIRED; an expired hold keeps its deadline, so the traveller sees when it lapsed.
+constexpr const char* kMarkReleased = "UPDATE bookings SET status = :st WHERE booking_id = :b";
 
 constexpr const char* kListBookings =
     "SELECT b.booking_id, b.booking_number, b.seat_number, b.total_amount, b.contact_email, "
-    "b.contact_phone, b.payment_method, b.status, b.created_at, fs.flight_date, f.flight_id, "
+    "b.contact_phone, b.payment_method, b.status, b.created_at, b.hold_expires_at, "
+    "fs.flight_date, f.flight_id, "
     "f.airline, f.departure_airport, f.arrival_airport, f.departure_time, f.arrival_time, "
     "f.duration, f.aircraft, da.airport_name, aa.airport_name "
     "FROM bookings b "
@@ -138,11 +161,17 @@ Result<std::optional<Created>> BookingStore::replay(long long user_id, const std
   return db_.run("booking.idempotency_lookup",
                  [&](soci::session& s) -> Result<std::optional<Created>> {
                    std::string hash;
+                   std::string hold;
+                   soci::indicator hold_i = soci::i_null;
                    Created c;
-                   s << kSelectIdempotency, soci::into(hash), soci::into(c.booking_id),
-                       soci::into(c.booking_number), soci::use(user_id), soci::use(key);
+                   s << kReplayIdempotency, soci::into(hash), soci::into(c.booking_id),
+                       soci::into(c.booking_number), soci::into(c.status), soci::into(hold, hold_i),
+                       soci::use(user_id), soci::use(key);
                    if (!s.got_data()) return std::optional<Created>{};
                    if (hash != fingerprint) return idempotency_conflict();
+                   if (hold_i == soci::i_ok && c.status == "HELD") {
+                     c.hold_expires_at = clock::iso_timestamp(hold);
+                   }
                    c.replayed = true;
                    return std::optional<Created>{c};
                  });
@@ -170,6 +199,17 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
   }
   const long long passengers = static_cast<long long>(in.passengers.size());
   auto outcome = db_.transaction("booking.create", [&](soci::session& s) -> Result<CreateOutcome> {
+    if (holds_.max_unpaid_per_user > 0) {
+      if (!db_.is_sqlite()) {
+        long long locked = 0;
+        s << kLockUserMysql, soci::into(locked), soci::use(user_id);
+      }
+      long long unpaid = 0;
+      s << kCountUnpaid, soci::into(unpaid), soci::use(user_id);
+      if (unpaid >= holds_.max_unpaid_per_user) {
+        return too_many_unpaid_bookings(holds_.max_unpaid_per_user);
+      }
+    }
     std::string flight_id;
     std::string date;
     std::string status;
@@ -231,13 +271,29 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
     const std::string seat_value = first_seat.value_or("");
     const std::string created_at = clock::db_timestamp(now);
     Created created;
+    created.status = "CONFIRMED";
+    std::string hold_until;
+    soci::indicator hold_ind = soci::i_null;
+    if (holds_.hold_minutes > 0) {
+      // Pay within the hold, and never after sales close: a hold cannot outlive the flight's
+      // sales (check_on_sale above passed, so the deadline is in the future).
+      auto departs = flight::departure_instant(date, departure_time, zone);
+      if (!departs) return departs.error();
+      const std::int64_t deadline =
+          std::min<std::int64_t>(now + std::int64_t{holds_.hold_minutes} * 60,
+                                 *departs - std::int64_t{sales_cutoff_minutes_} * 60);
+      hold_until = clock::db_timestamp(deadline);
+      hold_ind = soci::i_ok;
+      created.status = "HELD";
+      created.hold_expires_at = clock::iso_timestamp(hold_until);
+    }
     for (int attempt = 0;; ++attempt) {
       created.booking_number = new_booking_number();
       try {
         s << kInsertBooking, soci::use(created.booking_number), soci::use(user_id),
             soci::use(in.schedule_id), soci::use(seat_value, seat_ind), soci::use(in.total_amount),
             soci::use(in.contact_email), soci::use(in.contact_phone), soci::use(in.payment_method),
-            soci::use(created_at);
+            soci::use(created.status), soci::use(hold_until, hold_ind), soci::use(created_at);
         break;
       } catch (const soci::soci_error& e) {
         // A booking-number collision (36^8 space): draw again.
@@ -324,7 +380,7 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(booking_status),
         soci::use(out.booking_id);
     if (booking_status == "COMPLETED") return not_cancellable();
-    if (booking_status != "CONFIRMED") return booking_not_cancellable();
+    if (booking_status != "CONFIRMED" && booking_status != "HELD") return booking_not_cancellable();
 
     int total_seats = 0;
     int active = 0;
@@ -340,18 +396,88 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     if (!departs) return departs.error();
     if (flight::sales_state(*departs, now, 0) == flight::Sales::Departed) return not_cancellable();
 
-    long long passengers = 0;
-    s << kCountPassengers, soci::into(passengers), soci::use(out.booking_id);
-    s << kFreeSeats, soci::use(out.booking_id);
-    s << kReturnSeats, soci::use(passengers), soci::use(schedule_id);
-    s << kMarkCancelled, soci::use(out.booking_id);
-    // A PAID payment of this booking becomes CANCELLED and its refund is queued, in this same
-    // transaction, so a committed cancel never loses its refund.
-    out.refunds_queued = payment::queue_refunds_in_transaction(
-        s, db_.is_sqlite(), out.booking_id, user_id ? "customer cancelled" : "cancelled by admin");
+    release_in_transaction(s, out, "CANCELLED",
+                           user_id ? "customer cancelled" : "cancelled by admin");
     if (in_transaction) in_transaction(s, out);
     return out;
   });
+}
+
+void BookingStore::release_in_transaction(soci::session& s, CancelOutcome& out,
+                                          const char* final_status,
+                                          const std::string& refund_reason) {
+  long long passengers = 0;
+  const std::string status = final_status;
+  s << kCountPassengers, soci::into(passengers), soci::use(out.booking_id);
+  s << kFreeSeats, soci::use(out.booking_id);
+  s << kReturnSeats, soci::use(passengers), soci::use(out.schedule_id);
+  s << kMarkReleased, soci::use(status), soci::use(out.booking_id);
+  // A PAID payment of this booking becomes CANCELLED and its refund is queued, in this same
+  // transaction, so a committed release never loses its refund.
+  out.refunds_queued =
+      payment::queue_refunds_in_transaction(s, db_.is_sqlite(), out.booking_id, refund_reason);
+}
+
+Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, int limit) {
+  struct Due {
+    long long booking_id = 0;
+    std::string booking_number;
+    long long schedule_id = 0;
+  };
+  const std::string now_text = clock::db_timestamp(now);
+  auto due = db_.run("booking.expired_holds", [&](soci::session& s) {
+    std::vector<Due> out;
+    Due d;
+    soci::statement st =
+        (s.prepare << kExpiredHolds, soci::into(d.booking_id), soci::into(d.booking_number),
+         soci::into(d.schedule_id), soci::use(now_text), soci::use(limit));
+    st.execute();
+    while (st.fetch()) out.push_back(d);
+    return out;
+  });
+  if (!due) return due.error();
+  std::vector<CancelOutcome> released;
+  for (const auto& d : *due) {
+    auto one = db_.transaction(
+        "booking.expire_hold", [&](soci::session& s) -> Result<std::optional<CancelOutcome>> {
+          // Same lock order as create and cancel: the schedule, then the booking.
+          std::string flight_id;
+          std::string date;
+          std::string status;
+          long long price = 0;
+          long long available = 0;
+          s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
+              soci::into(date), soci::into(status), soci::into(price), soci::into(available),
+              soci::use(d.schedule_id);
+          std::string booking_status;
+          std::string deadline;
+          soci::indicator deadline_i = soci::i_null;
+          s << db_.pick(kRecheckHoldSqlite, kRecheckHoldMysql), soci::into(booking_status),
+              soci::into(deadline, deadline_i), soci::use(d.booking_id);
+          // Paid, cancelled or released by another replica since the scan: not ours to release.
+          if (booking_status != "HELD" || deadline_i != soci::i_ok ||
+              deadline.substr(0, 19) > now_text) {
+            return std::optional<CancelOutcome>{};
+          }
+          CancelOutcome out;
+          out.booking_id = d.booking_id;
+          out.booking_number = d.booking_number;
+          out.schedule_id = d.schedule_id;
+          int total_seats = 0;
+          int active = 0;
+          std::string departure_time;
+          std::string zone;
+          s << kFlightOfSchedule, soci::into(out.touched.departure),
+              soci::into(out.touched.arrival), soci::into(total_seats), soci::into(active),
+              soci::into(departure_time), soci::into(zone), soci::use(flight_id);
+          out.touched.date = date.substr(0, 10);
+          release_in_transaction(s, out, "EXPIRED", "booking hold expired");
+          return std::optional<CancelOutcome>{out};
+        });
+    if (!one) return one.error();
+    if (*one) released.push_back(std::move(**one));
+  }
+  return released;
 }
 
 Result<int> BookingStore::complete_departed(std::int64_t now) {
@@ -398,8 +524,8 @@ Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, P
     const int offset = page.limit > 0 ? page.offset : 0;
     {
       BookingOut b;
-      std::string seat, email, phone, method, duration, aircraft;
-      soci::indicator seat_i, email_i, phone_i, method_i, duration_i, aircraft_i;
+      std::string seat, email, phone, method, duration, aircraft, hold;
+      soci::indicator seat_i, email_i, phone_i, method_i, duration_i, aircraft_i, hold_i;
       soci::statement st(s);
       st.exchange(soci::into(b.booking_id));
       st.exchange(soci::into(b.booking_number));
@@ -410,6 +536,7 @@ Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, P
       st.exchange(soci::into(method, method_i));
       st.exchange(soci::into(b.status));
       st.exchange(soci::into(b.created_at));
+      st.exchange(soci::into(hold, hold_i));
       st.exchange(soci::into(b.flight_date));
       st.exchange(soci::into(b.flight_id));
       st.exchange(soci::into(b.airline));
@@ -437,6 +564,7 @@ Result<std::vector<BookingOut>> BookingStore::list_for_user(long long user_id, P
         row.duration = opt(duration, duration_i);
         row.aircraft = opt(aircraft, aircraft_i);
         row.created_at = clock::iso_timestamp(row.created_at);
+        if (auto h = opt(hold, hold_i)) row.hold_expires_at = clock::iso_timestamp(*h);
         row.flight_date = row.flight_date.substr(0, 10);
         index[row.booking_id] = out.size();
         out.push_back(std::move(row));

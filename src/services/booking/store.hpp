@@ -45,11 +45,17 @@ struct SeatMapOut {
 using Page = http::Page;  // limit 0: no paging (capped by kMaxListed)
 constexpr int kMaxListed = 500;
 
+// How bookings are held and limited (BOOKING_HOLD_MINUTES, MAX_UNPAID_BOOKINGS_PER_USER).
+struct HoldPolicy {
+  int hold_minutes = 0;         // 0: a new booking is CONFIRMED at once
+  int max_unpaid_per_user = 0;  // 0: no limit
+};
+
 class BookingStore {
  public:
   // `sales_cutoff_minutes`: a schedule cannot be booked this long before it departs.
-  BookingStore(db::Db& db, int sales_cutoff_minutes)
-      : db_(db), sales_cutoff_minutes_(sales_cutoff_minutes) {}
+  BookingStore(db::Db& db, int sales_cutoff_minutes, HoldPolicy holds = {})
+      : db_(db), sales_cutoff_minutes_(sales_cutoff_minutes), holds_(holds) {}
 
   // `now`: the service clock, by which the schedule's sales cut-off and departure are judged.
   Result<CreateOutcome> create(long long user_id, const NewBooking& in,
@@ -64,6 +70,11 @@ class BookingStore {
   // Marks the CONFIRMED bookings of every flight that departed by `now` COMPLETED; returns how
   // many this call changed. Idempotent, and safe to run from every replica at once.
   Result<int> complete_departed(std::int64_t now);
+  // Releases HELD bookings whose deadline passed by `now` (at most `limit`): seats and
+  // available_seats back, status EXPIRED, in one transaction each. Each booking is decided under
+  // its schedule's lock, so replicas sweeping at once release each hold once; the outcomes (for
+  // cache invalidation) are the ones this call released.
+  Result<std::vector<CancelOutcome>> expire_holds(std::int64_t now, int limit);
   Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
   Result<std::vector<std::string>> occupied_seats(long long schedule_id);
   Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);
@@ -73,8 +84,13 @@ class BookingStore {
                                         const std::string& fingerprint);
   [[nodiscard]] Status check_on_sale(const std::string& date, const std::string& departure_time,
                                      const std::string& zone, std::int64_t now) const;
+  // Inside a transaction that holds the schedule lock and has re-checked the booking: seats back,
+  // the booking to `final_status`, its captured payments to refund.
+  void release_in_transaction(soci::session& s, CancelOutcome& out, const char* final_status,
+                              const std::string& refund_reason);
   db::Db& db_;
   int sales_cutoff_minutes_;
+  HoldPolicy holds_;
 };
 
 }  // namespace cj::booking

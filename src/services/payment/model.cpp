@@ -196,4 +196,13 @@ Error attach_fields_required() {
           "orderId and bookingId are required."};
 }
 
+Error booking_not_live() {
+  return {409, "booking_not_payable", "결제할 수 없는 예약입니다 (취소, 만료 또는 완료됨).",
+          "This booking cannot take a payment: it was cancelled, expired or completed."};
+}
+Error payment_refunded() {
+  return {409, "payment_refunded", "이미 환불된 결제입니다.",
+          "This payment has already been refunded."};
+}
+
 }  // namespace cj::payment

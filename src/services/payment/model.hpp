@@ -58,6 +58,8 @@ Error payment_not_found();
 Error booking_not_found();
 Error amount_mismatch();
 Error already_attached();
+Error booking_not_live();  // attach to a cancelled, expired or completed booking: 409
+Error payment_refunded();  // attach of a payment already refunded: 409
 Error invalid_signature();
 Error webhook_disabled();
 Error gateway_mismatch();

@@ -123,8 +123,19 @@ class PaymentRoutes {
     }
     auto t = store_.mark_paid(event->order_id, *event->receipt_id, raw);
     if (!t) return http::error_response(rq, t.error());
-    if (*t == Transition::Applied) {
-      log::info("payment paid", {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+    switch (*t) {
+      case Transition::Applied:
+      case Transition::Confirmed:
+        log::info("payment paid", {{"request_id", rq.request_id},
+                                   {"payment_id", p.payment_id},
+                                   {"booking_confirmed", *t == Transition::Confirmed}});
+        break;
+      case Transition::Refunded:
+        log::warn("payment arrived for an ended booking, refund queued",
+                  {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+        app_.refunds->kick();
+        break;
+      case Transition::NoChange: break;
     }
     return http::json_response(200, ok);
   }
@@ -145,6 +156,10 @@ class PaymentRoutes {
     if (!booking_id) return http::error_response(rq, booking_id.error());
     auto st = store_.attach(who.user_id, order->get<std::string>(), *booking_id);
     if (!st) return http::error_response(rq, st.error());
+    if (*st == Transition::Confirmed) {
+      log::info("held booking confirmed by its payment",
+                {{"request_id", rq.request_id}, {"booking_id", *booking_id}});
+    }
     return http::json_response(200,
                                {{"success", true}, {"message", "예약과 결제가 연결되었습니다."}});
   }

@@ -22,8 +22,19 @@ constexpr const char* kSetPaid =
 constexpr const char* kSetFailed =
     "UPDATE payments SET status = 'FAILED', raw_payload = :raw, updated_at = :now "
     "WHERE payment_id = :id";
-constexpr const char* kBookingOfUser =
-    "SELECT total_amount FROM bookings WHERE booking_id = :b AND user_id = :u";
+// Lock order everywhere: the booking before its payments (cancel and the hold sweeper lock the
+// schedule, then the booking, then touch the payments), so these never deadlock with a cancel.
+constexpr const char* kBookingOfUserSqlite =
+    "SELECT total_amount, status FROM bookings WHERE booking_id = :b AND user_id = :u";
+constexpr const char* kBookingOfUserMysql =
+    "SELECT total_amount, status FROM bookings WHERE booking_id = :b AND user_id = :u FOR UPDATE";
+constexpr const char* kBookingStatusSqlite = "SELECT status FROM bookings WHERE booking_id = :b";
+constexpr const char* kBookingStatusMysql =
+    "SELECT status FROM bookings WHERE booking_id = :b FOR UPDATE";
+// A captured payment turns a hold into a booking.
+constexpr const char* kConfirmHeld =
+    "UPDATE bookings SET status = 'CONFIRMED', hold_expires_at = NULL "
+    "WHERE booking_id = :b AND status = 'HELD'";
 constexpr const char* kOtherPaymentOfBooking =
     "SELECT COUNT(*) FROM payments WHERE booking_id = :b AND payment_id <> :p "
     "AND status IN ('REQUESTED', 'PAID')";
@@ -41,6 +52,12 @@ constexpr const char* kQueueRefundMysql =
     "INSERT IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason) "
     "VALUES (:p, :r, :a, :why)";
 
+// Captured payments that no booking claimed in time (the original front end pays first, then
+// books: a failed booking leaves one). updated_at is when it became PAID.
+constexpr const char* kOrphanCandidates =
+    "SELECT order_id FROM payments WHERE status = 'PAID' AND booking_id IS NULL "
+    "AND updated_at <= :cutoff ORDER BY payment_id LIMIT :lim";
+
 std::optional<Payment> fetch(soci::session& s, const char* sql, const std::string& order_id) {
   Payment p;
   long long booking = 0;
@@ -53,6 +70,14 @@ std::optional<Payment> fetch(soci::session& s, const char* sql, const std::strin
   if (booking_i == soci::i_ok) p.booking_id = booking;
   if (receipt_i == soci::i_ok) p.receipt_id = receipt;
   return p;
+}
+
+// The booking's status, with the booking row locked (MySQL; SQLite's writer lock covers it).
+std::string lock_booking(soci::session& s, bool sqlite, long long booking_id) {
+  std::string status;
+  s << (sqlite ? kBookingStatusSqlite : kBookingStatusMysql), soci::into(status),
+      soci::use(booking_id);
+  return status;
 }
 
 }  // namespace
@@ -86,8 +111,18 @@ Result<Transition> PaymentStore::mark_paid(const std::string& order_id,
                                            const std::string& receipt_id,
                                            const std::string& raw_payload) {
   return db_.transaction("payment.mark_paid", [&](soci::session& s) -> Result<Transition> {
+    // The booking first (see the lock order above): peek at which one, lock it, then the payment.
+    auto peek = fetch(s, kByOrder, order_id);
+    if (!peek) return payment_not_found();
+    std::string booking_status;
+    if (peek->booking_id) booking_status = lock_booking(s, db_.is_sqlite(), *peek->booking_id);
     auto p = fetch(s, db_.pick(kByOrder, kByOrderForUpdate), order_id);
     if (!p) return payment_not_found();
+    if (p->booking_id && p->booking_id != peek->booking_id) {
+      // Attached between the peek and the lock (rare): lock that booking now. Should this
+      // ordering meet a cancel, the database reports a deadlock and Db::transaction retries.
+      booking_status = lock_booking(s, db_.is_sqlite(), *p->booking_id);
+    }
     // REQUESTED → PAID; a FAILED attempt followed by a successful one is money received too.
     if (p->status != "REQUESTED" && p->status != "FAILED") return Transition::NoChange;
     const std::string now = clock::db_now();
@@ -98,6 +133,17 @@ Result<Transition> PaymentStore::mark_paid(const std::string& order_id,
       // The receipt already belongs to another payment.
       if (db::is_unique_violation(e)) return gateway_mismatch();
       throw;
+    }
+    if (!p->booking_id) return Transition::Applied;  // attach-booking (or the orphan refund) next
+    if (booking_status == "HELD") {
+      s << kConfirmHeld, soci::use(*p->booking_id);
+      return Transition::Confirmed;
+    }
+    if (booking_status == "CANCELLED" || booking_status == "EXPIRED") {
+      // Money for a booking that no longer exists: refunded in this same transaction.
+      queue_refund(s, db_.is_sqlite(), {p->payment_id, receipt_id, p->amount},
+                   "paid after the booking ended");
+      return Transition::Refunded;
     }
     return Transition::Applied;
   });
@@ -115,35 +161,80 @@ Result<Transition> PaymentStore::mark_failed(const std::string& order_id,
   });
 }
 
-Status PaymentStore::attach(long long user_id, const std::string& order_id, long long booking_id) {
-  return db_.transaction("payment.attach", [&](soci::session& s) -> Status {
+Result<Transition> PaymentStore::attach(long long user_id, const std::string& order_id,
+                                        long long booking_id) {
+  return db_.transaction("payment.attach", [&](soci::session& s) -> Result<Transition> {
+    // Lock the booking, then the payment (the lock order above); report as before: the payment's
+    // errors first.
+    long long booking_amount = 0;
+    std::string booking_status;
+    s << db_.pick(kBookingOfUserSqlite, kBookingOfUserMysql), soci::into(booking_amount),
+        soci::into(booking_status), soci::use(booking_id), soci::use(user_id);
+    const bool booking_found = s.got_data();
     auto p = fetch(s, db_.pick(kByOrder, kByOrderForUpdate), order_id);
     if (!p || p->user_id != user_id) return payment_not_found();
-    long long booking_amount = 0;
-    s << kBookingOfUser, soci::into(booking_amount), soci::use(booking_id), soci::use(user_id);
-    if (!s.got_data()) return booking_not_found();
-    if (booking_amount != p->amount) return amount_mismatch();
-    if (p->booking_id) {
-      if (*p->booking_id == booking_id) return ok_status();  // attaching again is harmless
-      return already_attached();
+    if (!booking_found) return booking_not_found();
+    if (p->booking_id && *p->booking_id == booking_id) {
+      return Transition::NoChange;  // attaching again is harmless
     }
+    // Only a live booking takes a payment: money for a cancelled or expired one would be captured
+    // with nothing to fly.
+    if (booking_status != "HELD" && booking_status != "CONFIRMED") return booking_not_live();
+    if (p->status == "CANCELLED") return payment_refunded();
+    if (booking_amount != p->amount) return amount_mismatch();
+    if (p->booking_id) return already_attached();
     long long others = 0;
     s << kOtherPaymentOfBooking, soci::into(others), soci::use(booking_id),
         soci::use(p->payment_id);
     if (others > 0) return already_attached();
     s << kAttach, soci::use(booking_id), soci::use(p->payment_id);
-    return ok_status();
+    if (p->status == "PAID" && booking_status == "HELD") {
+      s << kConfirmHeld, soci::use(booking_id);
+      return Transition::Confirmed;
+    }
+    return Transition::Applied;
   });
+}
+
+Result<int> PaymentStore::refund_orphans(long long paid_before_unix, int limit) {
+  const std::string cutoff = clock::db_timestamp(paid_before_unix);
+  auto candidates = db_.run("payment.orphan_candidates", [&](soci::session& s) {
+    std::vector<std::string> orders;
+    std::string order;
+    soci::statement st =
+        (s.prepare << kOrphanCandidates, soci::into(order), soci::use(cutoff), soci::use(limit));
+    st.execute();
+    while (st.fetch()) orders.push_back(order);
+    return orders;
+  });
+  if (!candidates) return candidates.error();
+  int refunded = 0;
+  for (const auto& order : *candidates) {
+    auto one = db_.transaction("payment.refund_orphan", [&](soci::session& s) -> Result<bool> {
+      auto p = fetch(s, db_.pick(kByOrder, kByOrderForUpdate), order);
+      // Attached (or refunded by another replica) since the scan: nothing to do.
+      if (!p || p->status != "PAID" || p->booking_id) return false;
+      queue_refund(s, db_.is_sqlite(), {p->payment_id, p->receipt_id.value_or(""), p->amount},
+                   "payment attached to no booking");
+      return true;
+    });
+    if (!one) return one.error();
+    if (*one) ++refunded;
+  }
+  return refunded;
+}
+
+void queue_refund(soci::session& s, bool sqlite, const CapturedPayment& p,
+                  const std::string& reason) {
+  const std::string now = clock::db_now();
+  s << kCancelPayment, soci::use(now), soci::use(p.payment_id);
+  s << (sqlite ? kQueueRefundSqlite : kQueueRefundMysql), soci::use(p.payment_id),
+      soci::use(p.receipt_id), soci::use(p.amount), soci::use(reason);
 }
 
 int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long booking_id,
                                  const std::string& reason) {
-  struct Paid {
-    long long id;
-    std::string receipt;
-    long long amount;
-  };
-  std::vector<Paid> paid;
+  std::vector<CapturedPayment> paid;
   {
     long long id = 0, amount = 0;
     std::string receipt;
@@ -154,12 +245,7 @@ int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long bookin
     st.execute();
     while (st.fetch()) paid.push_back({id, receipt_i == soci::i_ok ? receipt : "", amount});
   }
-  const std::string now = clock::db_now();
-  for (const auto& p : paid) {
-    s << kCancelPayment, soci::use(now), soci::use(p.id);
-    s << (sqlite ? kQueueRefundSqlite : kQueueRefundMysql), soci::use(p.id), soci::use(p.receipt),
-        soci::use(p.amount), soci::use(reason);
-  }
+  for (const auto& p : paid) queue_refund(s, sqlite, p, reason);
   return static_cast<int>(paid.size());
 }
 
