@@ -44,7 +44,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
     app->gateway = payment::make_bootpay_gateway(c.bootpay_api_url, c.bootpay_rest_api_key,
                                                  c.bootpay_private_key);
   }
-  app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway);
+  app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway,
+                                                         app->config.refund_lease_seconds);
   app->authenticator.secret = c.secret_key;
   app->authenticator.max_token_lifetime_seconds = c.jwt_ttl_seconds;
   app->authenticator.current_role = [db = app->db.get()](std::int64_t user_id) {

@@ -408,6 +408,11 @@ Result<Config> load_config(const ConfigSources& sources) {
   str_var("BOOTPAY_REST_API_KEY", c.bootpay_rest_api_key);
   str_var("BOOTPAY_PRIVATE_KEY", c.bootpay_private_key);
   str_var("BOOTPAY_API_URL", c.bootpay_api_url);
+  // At least 2 s: the worker renews a third of the way in, so shorter leases would be lost to an
+  // ordinary pause of the process or the database.
+  if (auto st = int_var("REFUND_LEASE_SECONDS", c.refund_lease_seconds, 2, 3600); !st) {
+    return st.error();
+  }
   if (auto st = load_time_config(look, c); !st) return st.error();  // time (issue 12)
   return c;
 }

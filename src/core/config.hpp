@@ -114,6 +114,9 @@ struct Config {
   std::string bootpay_rest_api_key;
   std::string bootpay_private_key;
   std::string bootpay_api_url;
+  // REFUND_LEASE_SECONDS: how long a refund worker holds a claimed refund before another replica
+  // may take it over; the worker renews it while the gateway call runs.
+  int refund_lease_seconds = 60;
 
   // ---- time: the service clock, sales cut-off, completed bookings (issue 12) ----
   // CLOUDJET_FAKE_NOW: the service clock reads this instant at start and runs on from there, so

@@ -97,6 +97,33 @@ class PromRegistry final : public Registry {
                             .Help("Captured payments attached to no booking that this process "
                                   "queued for refund")
                             .Register(*registry_)
+                            .Add({})),
+        refund_pending_(prometheus::BuildGauge()
+                            .Name("cloudjet_refund_outbox_pending")
+                            .Help("Refunds queued and not yet sent (PENDING or SENDING), all "
+                                  "replicas")
+                            .Register(*registry_)
+                            .Add({})),
+        refund_failed_(prometheus::BuildGauge()
+                           .Name("cloudjet_refund_outbox_failed")
+                           .Help("Refunds the gateway refused (FAILED, never retried), all "
+                                 "replicas; alert when above 0")
+                           .Register(*registry_)
+                           .Add({})),
+        refund_oldest_age_(prometheus::BuildGauge()
+                               .Name("cloudjet_refund_outbox_oldest_age_seconds")
+                               .Help("Age of the oldest refund not yet sent (0 when none)")
+                               .Register(*registry_)
+                               .Add({})),
+        refunds_sent_(prometheus::BuildCounter()
+                          .Name("cloudjet_refunds_sent_total")
+                          .Help("Refunds this process had the payment gateway make")
+                          .Register(*registry_)
+                          .Add({})),
+        refunds_failed_(prometheus::BuildCounter()
+                            .Name("cloudjet_refunds_failed_total")
+                            .Help("Refunds the payment gateway refused to this process (FAILED)")
+                            .Register(*registry_)
                             .Add({})) {}
 
   std::shared_ptr<RouteMetrics> route(const std::string& service, const std::string& method,
@@ -140,6 +167,14 @@ class PromRegistry final : public Registry {
   void count_bookings_completed(int n) override { bookings_completed_.Increment(n); }
   void count_holds_expired(int n) override { holds_expired_.Increment(n); }
   void count_orphan_refunds(int n) override { orphan_refunds_.Increment(n); }
+  void set_refund_outbox(long long pending, long long failed,
+                         long long oldest_age_seconds) override {
+    refund_pending_.Set(static_cast<double>(pending));
+    refund_failed_.Set(static_cast<double>(failed));
+    refund_oldest_age_.Set(static_cast<double>(oldest_age_seconds));
+  }
+  void count_refund_sent() override { refunds_sent_.Increment(); }
+  void count_refund_failed() override { refunds_failed_.Increment(); }
 
   std::string render() override {
     {
@@ -161,6 +196,11 @@ class PromRegistry final : public Registry {
   prometheus::Counter& bookings_completed_;
   prometheus::Counter& holds_expired_;
   prometheus::Counter& orphan_refunds_;
+  prometheus::Gauge& refund_pending_;
+  prometheus::Gauge& refund_failed_;
+  prometheus::Gauge& refund_oldest_age_;
+  prometheus::Counter& refunds_sent_;
+  prometheus::Counter& refunds_failed_;
   std::mutex mu_;
   std::function<int()> pool_probe_;
   struct Probe {

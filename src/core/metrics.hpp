@@ -38,6 +38,12 @@ class Registry {
   // Likewise: HELD bookings released at their deadline, captured payments no booking claimed.
   virtual void count_holds_expired(int n) = 0;
   virtual void count_orphan_refunds(int n) = 0;
+  // The refund outbox as the database holds it (all replicas), refreshed by the refund worker.
+  virtual void set_refund_outbox(long long pending, long long failed,
+                                 long long oldest_age_seconds) = 0;
+  // Refunds this process had the gateway make, and those the gateway refused (now FAILED).
+  virtual void count_refund_sent() = 0;
+  virtual void count_refund_failed() = 0;
   virtual std::string render() = 0;
 };
 

@@ -6,8 +6,12 @@ Endpoints
                            (401 unless both match the configured values)
   GET  /v2/receipt/<id>    Bearer <issued token> -> 200 {"receipt_id", "order_id", "price", "status"}
                            from `receipts` (add_receipt), 404 if unknown, 401 without a valid token
-  POST /v2/cancel          Bearer; {"receipt_id", "cancel_price", "cancel_username", "cancel_message"}
-                           -> 200 {"receipt_id", "status": 20}; the receipt (if known) becomes status 20
+  POST /v2/cancel          Bearer; {"receipt_id", "cancel_price", "cancel_username", "cancel_message",
+                           optional "cancel_id"} -> 200 {"receipt_id", "status": 20}; the receipt (if
+                           known) becomes status 20. Like the real gateway, a cancel_id seen before is
+                           the same cancel: answered as the first time, nothing refunded again (the
+                           call is recorded with replayed=True). A known receipt that is already
+                           cancelled, under another cancel_id or none, is 400 ALREADY_CANCELLED.
 
 Controls (all thread-safe)
   fail_next(endpoint, status=500, times=1)  the next `times` calls of "token" / "receipt" / "cancel"
@@ -16,6 +20,8 @@ Controls (all thread-safe)
   calls(endpoint=None, status=None)         every call recorded: Call(method, path, endpoint, body,
                                             headers, status), in arrival order
   cancels(receipt_id=None)                  the JSON bodies of the successful /v2/cancel calls
+  refunds(receipt_id=None)                  the JSON bodies of the cancels that refunded money (a
+                                            replayed cancel_id is not one)
   wait_for_calls(n, endpoint, ...)          polls the call log
   stop() / start()                          take the gateway down and bring it back on the same port
   reset(revoke_tokens=False)                forget calls, receipts, failures and delay (issued
@@ -51,6 +57,7 @@ class Call:
     raw: bytes
     headers: dict[str, str]
     status: int = 0  # the status answered
+    replayed: bool = False  # a cancel whose cancel_id was seen before (answered, nothing refunded)
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -73,6 +80,8 @@ class FakeBootpay:
         self._calls: list[Call] = []
         self._forced: dict[str, list[int]] = {e: [] for e in ENDPOINTS}
         self._delay: dict[str | None, float] = {}
+        self._cancel_answers: dict[str, tuple[int, dict]] = {}  # cancel_id -> first answer
+        self._refunds: list[dict] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -121,6 +130,8 @@ class FakeBootpay:
             for e in ENDPOINTS:
                 self._forced[e].clear()
             self._delay.clear()
+            self._cancel_answers.clear()
+            self._refunds.clear()
             if revoke_tokens:
                 self._tokens.clear()
 
@@ -161,6 +172,11 @@ class FakeBootpay:
         """Bodies of the /v2/cancel calls answered 200 (refunds the gateway performed)."""
         return [c.body for c in self.calls("cancel", 200)
                 if receipt_id is None or (isinstance(c.body, dict) and c.body.get("receipt_id") == receipt_id)]
+
+    def refunds(self, receipt_id: str | None = None) -> list[dict]:
+        """Bodies of the cancels that refunded money: one per cancel_id however often it was sent."""
+        with self._lock:
+            return [dict(b) for b in self._refunds if receipt_id is None or b.get("receipt_id") == receipt_id]
 
     def wait_for_calls(self, n: int, endpoint: str | None = None, status: int | None = None,
                        timeout: float = 10.0, predicate=None) -> list[Call]:
@@ -231,10 +247,21 @@ class FakeBootpay:
         # cancel
         if not isinstance(body, dict) or not isinstance(body.get("receipt_id"), str):
             return 400, {"error_code": "INVALID_REQUEST", "message": "receipt_id is required"}
+        cancel_id = body.get("cancel_id")
+        if isinstance(cancel_id, str) and cancel_id in self._cancel_answers:
+            call.replayed = True
+            status, out = self._cancel_answers[cancel_id]
+            return status, dict(out)
         rid = body["receipt_id"]
         if rid in self._receipts:
+            if self._receipts[rid]["status"] == 20:
+                return 400, {"error_code": "ALREADY_CANCELLED", "message": "the receipt is already cancelled"}
             self._receipts[rid]["status"] = 20
-        return 200, {"receipt_id": rid, "status": 20}
+        self._refunds.append(dict(body))
+        answer = (200, {"receipt_id": rid, "status": 20})
+        if isinstance(cancel_id, str):
+            self._cancel_answers[cancel_id] = answer
+        return answer[0], dict(answer[1])
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

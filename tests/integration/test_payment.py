@@ -204,9 +204,17 @@ def admin_cancel_booking(srv, booking_number: str) -> None:
     assert assert_json(r, 200) == {"message": "예약이 취소되었습니다.", "success": True}
 
 
-def assert_refund_call(body: dict, receipt: str, amount: int) -> None:
-    assert set(body) == {"receipt_id", "cancel_price", "cancel_username", "cancel_message"}, body
+def outbox_id_of(srv, payment_id: int) -> int:
+    return int(srv.db_scalar("SELECT outbox_id AS id FROM refund_outbox WHERE payment_id = ?", (payment_id,)))
+
+
+def assert_refund_call(body: dict, receipt: str, amount: int, cancel_id: str | None = None) -> None:
+    """A cancel body as CloudJet sends it; cancel_id (cj-refund-<outbox_id>) checked when given."""
+    assert set(body) == {"receipt_id", "cancel_price", "cancel_username", "cancel_message", "cancel_id"}, body
     assert body["receipt_id"] == receipt and body["cancel_price"] == amount, body
+    assert re.fullmatch(r"cj-refund-[0-9]+", body["cancel_id"]), body
+    if cancel_id is not None:
+        assert body["cancel_id"] == cancel_id, body
     assert isinstance(body["cancel_username"], str) and body["cancel_username"].strip(), body
     assert isinstance(body["cancel_message"], str) and body["cancel_message"].strip(), body
 
@@ -950,7 +958,9 @@ def test_cancel_of_paid_booking_cancels_payment_and_sends_exactly_one_refund(gw_
     time.sleep(2.3)  # more than one worker tick: nothing is sent again
     calls = bootpay.calls("cancel")
     assert len(calls) == 1, calls
-    assert_refund_call(calls[0].body, pb["receipt"], pb["amount"])
+    cancel_id = f"cj-refund-{outbox_id_of(gw_server, pb['payment_id'])}"
+    assert_refund_call(calls[0].body, pb["receipt"], pb["amount"], cancel_id)
+    assert calls[0].headers.get("idempotency-key") == cancel_id, calls[0].headers
     assert calls[0].bearer is not None
     assert bootpay.receipt(pb["receipt"])["status"] == 20
     assert refund_rows(gw_server, pb["payment_id"]) == [done]

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/http_client.hpp"
 #include "core/json_input.hpp"
@@ -21,9 +23,30 @@ constexpr std::chrono::milliseconds kBackoff[] = {std::chrono::milliseconds(100)
                                                   std::chrono::milliseconds(300)};
 
 Error unreachable(const std::string& why) {
-  return {503, "gateway_unreachable",
+  return {503, kGatewayUnreachable,
           "결제 게이트웨이에 연결할 수 없습니다. 잠시 후 다시 시도해주세요.",
           "Payment gateway unavailable: " + why};
+}
+
+// The gateway answered and said no: `what` names the call, the answer's error_code/message
+// (Bootpay's error body) say why, kept short for refund_outbox.last_error and the log.
+Error refused(const std::string& what, const net::HttpResponse& r) {
+  std::string why = what + " refused with " + std::to_string(r.status);
+  if (auto j = json_input::parse_object(r.body)) {
+    for (const char* field : {"error_code", "message"}) {
+      if (auto it = j->find(field); it != j->end() && it->is_string()) {
+        why += " " + it->get<std::string>().substr(0, 200);
+      }
+    }
+  }
+  return {502, kGatewayRefused, "결제 게이트웨이가 요청을 거절했습니다.",
+          "Payment gateway refused: " + why};
+}
+
+// A 4xx that says "this request is wrong" rather than "not now": 408 and 429 are pacing, and a
+// 401 never gets here (call() renews the token and retries, then reports unreachable).
+bool is_refusal_status(long status) {
+  return status >= 400 && status < 500 && status != 401 && status != 408 && status != 429;
 }
 
 std::optional<std::string> string_field(const nlohmann::json& j, const char* name) {
@@ -82,25 +105,29 @@ class BootpayGateway final : public PaymentGateway {
     return out;
   }
 
-  Status cancel(const std::string& receipt_id, long long price,
-                const std::string& reason) override {
-    const nlohmann::json request{{"receipt_id", receipt_id},
-                                 {"cancel_price", price},
+  Status cancel(const CancelRequest& rq) override {
+    // cancel_id makes a repeated send the same cancel (Bootpay v2 dedupes on it); the header
+    // carries the same id for gateways and proxies that dedupe on Idempotency-Key.
+    const nlohmann::json request{{"receipt_id", rq.receipt_id},
+                                 {"cancel_price", rq.price},
                                  {"cancel_username", "CloudJet"},
-                                 {"cancel_message", reason}};
+                                 {"cancel_message", rq.reason},
+                                 {"cancel_id", rq.cancel_id}};
     // receipt_id comes from the database (a webhook wrote it): never let dump() throw on it.
     const std::string body = request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    auto r = call("POST", "/v2/cancel", body);
+    auto r = call("POST", "/v2/cancel", body, {{"Idempotency-Key", rq.cancel_id}});
     if (!r) return r.error();
-    if (r->status / 100 != 2) return unreachable("cancel answered " + std::to_string(r->status));
-    return ok_status();
+    if (r->status / 100 == 2) return ok_status();
+    if (is_refusal_status(r->status)) return refused("cancel", *r);
+    return unreachable("cancel answered " + std::to_string(r->status));
   }
 
  private:
   // One request with a bearer token, retried with backoff on transport errors and 5xx; a 401
   // drops the cached token once.
-  Result<net::HttpResponse> call(const std::string& method, const std::string& path,
-                                 const std::string& body) {
+  Result<net::HttpResponse> call(
+      const std::string& method, const std::string& path, const std::string& body,
+      const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) {
     Error last = unreachable("no attempt made");
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(kBackoff[attempt - 1]);
@@ -116,6 +143,7 @@ class BootpayGateway final : public PaymentGateway {
       rq.headers = {{"Authorization", "Bearer " + *token},
                     {"Content-Type", "application/json"},
                     {"Accept", "application/json"}};
+      rq.headers.insert(rq.headers.end(), extra_headers.begin(), extra_headers.end());
       auto r = net::send(rq);
       if (!r) {
         last = r.error();

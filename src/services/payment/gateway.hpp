@@ -16,13 +16,31 @@ struct Receipt {
   bool completed = false;
 };
 
+// One refund. `cancel_id` names it for the gateway: a cancel sent again with the same id (after a
+// lost answer or a claim taken over) is the same cancel, not a second refund.
+struct CancelRequest {
+  std::string receipt_id;
+  long long price = 0;
+  std::string reason;
+  std::string cancel_id;
+};
+
+// Error codes of a failed call. Unreachable (transport error, 5xx, token trouble): try again
+// later. Refused (a 4xx answer to the request itself): the same request will be refused again.
+inline constexpr const char* kGatewayUnreachable = "gateway_unreachable";
+inline constexpr const char* kGatewayRefused = "gateway_refused";
+
+inline bool is_refusal(const Error& e) {
+  return e.code == kGatewayRefused;
+}
+
 class PaymentGateway {
  public:
   virtual ~PaymentGateway() = default;
   // 503 gateway_unreachable when the gateway cannot be asked (then nothing may be marked).
   virtual Result<Receipt> lookup(const std::string& receipt_id) = 0;
-  virtual Status cancel(const std::string& receipt_id, long long price,
-                        const std::string& reason) = 0;
+  // gateway_unreachable (retry later) or gateway_refused (final) when the refund was not made.
+  virtual Status cancel(const CancelRequest& request) = 0;
 };
 
 // BOOTPAY_API_URL, BOOTPAY_REST_API_KEY (application_id), BOOTPAY_PRIVATE_KEY.

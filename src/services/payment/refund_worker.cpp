@@ -5,27 +5,83 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "services/payment/store.hpp"
+#include "core/metrics.hpp"
 
 namespace cj::payment {
 namespace {
 
 constexpr auto kTick = std::chrono::seconds(2);
+// Refunds sent per pass at most, so a long queue still lets the loop look at stop() and refresh
+// the gauges now and then.
 constexpr int kBatch = 20;
-constexpr int kLeaseSeconds = 60;
 constexpr long long kMaxBackoffSeconds = 300;
+
+nlohmann::json fields_of(const ClaimedRefund& claim) {
+  return {{"outbox_id", claim.item.outbox_id},
+          {"payment_id", claim.item.payment_id},
+          {"cancel_id", cancel_id_of(claim.item.outbox_id)},
+          {"attempt", claim.item.attempts + 1}};
+}
+
+// Renews a claim's lease every third of it while the gateway call runs: one call may take longer
+// than a lease (the gateway client retries, ~18 s at worst), and the claim must last exactly as
+// long as its worker is alive and sending. A worker that stalls past its lease loses the row to
+// another, which then sends the same cancel id.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(RefundOutbox& outbox, const ClaimedRefund& claim, int lease_seconds)
+      : outbox_(outbox), claim_(claim), lease_seconds_(lease_seconds), thread_([this] { run(); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+ private:
+  void run() {
+    const auto every = std::chrono::milliseconds(lease_seconds_ * 1000LL / 3);
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, every, [this] { return done_; })) {
+      lock.unlock();
+      auto held = outbox_.renew(claim_, clock::now_unix() + lease_seconds_);
+      lock.lock();
+      if (!held) {
+        // The database is away: the next renewal may still come in time.
+        log::warn("renewing a refund's lease failed",
+                  {{"outbox_id", claim_.item.outbox_id}, {"error", held.error().message_en}});
+      } else if (*held == Claim::Lost) {
+        log::warn("refund claim taken over while its gateway call runs", fields_of(claim_));
+        return;
+      }
+    }
+  }
+
+  RefundOutbox& outbox_;
+  const ClaimedRefund& claim_;
+  const int lease_seconds_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: it starts running in the constructor
+};
 
 }  // namespace
 
-RefundWorker::RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway)
-    : db_(db), gateway_(std::move(gateway)) {}
+RefundWorker::RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway, int lease_seconds)
+    : db_(db), gateway_(std::move(gateway)), lease_seconds_(lease_seconds) {}
 
 RefundWorker::~RefundWorker() {
   stop();
 }
 
+// Runs without a gateway too: the gauges then show the refunds waiting for one.
 void RefundWorker::start() {
-  if (!gateway_ || thread_.joinable()) return;
+  if (thread_.joinable()) return;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -46,41 +102,92 @@ void RefundWorker::kick() {
   cv_.notify_all();
 }
 
+bool RefundWorker::stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void RefundWorker::loop() {
   for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kTick, [this] { return stopping_ || kicked_; });
-      if (stopping_) return;
-      kicked_ = false;
-    }
     process_due();
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, kTick, [this] { return stopping_ || kicked_; });
+    if (stopping_) return;
+    kicked_ = false;
   }
 }
 
 int RefundWorker::process_due() {
-  if (!gateway_) return 0;
-  PaymentStore store(db_);
-  auto due = store.claim_due_refunds(clock::now_unix(), kBatch, kLeaseSeconds);
-  if (!due) return 0;  // database down: try again next tick
+  RefundOutbox outbox(db_);
   int sent = 0;
-  for (const auto& item : *due) {
-    auto st = gateway_->cancel(item.receipt_id, item.cancel_price, item.reason);
-    if (st) {
-      (void)store.refund_sent(item.outbox_id);
-      ++sent;
-      log::info("refund sent", {{"payment_id", item.payment_id}, {"amount", item.cancel_price}});
-      continue;
-    }
+  for (int i = 0; gateway_ && i < kBatch && !stopping(); ++i) {
+    auto claim = outbox.claim_next(clock::now_unix(), lease_seconds_);
+    if (!claim) break;   // database down (Db logged it): try again next tick
+    if (!*claim) break;  // nothing due
+    if (send(outbox, **claim) == Outcome::Sent) ++sent;
+  }
+  refresh_metrics(outbox);
+  return sent;
+}
+
+RefundWorker::Outcome RefundWorker::send(RefundOutbox& outbox, const ClaimedRefund& claim) {
+  const OutboxItem& item = claim.item;
+  const Status st = [&] {
+    LeaseKeeper keeper(outbox, claim, lease_seconds_);
+    return gateway_->cancel(
+        {item.receipt_id, item.cancel_price, item.reason, cancel_id_of(item.outbox_id)});
+  }();
+  nlohmann::json fields = fields_of(claim);
+  auto& registry = metrics::Registry::instance();
+
+  Result<Claim> marked = Claim::Held;
+  Outcome outcome = Outcome::Sent;
+  if (st) {
+    marked = outbox.complete(claim);
+  } else if (is_refusal(st.error())) {
+    fields["error"] = st.error().message_en;
+    marked = outbox.fail(claim, st.error().message_en);
+    outcome = Outcome::Refused;
+  } else {
     const long long backoff =
         std::min<long long>(kMaxBackoffSeconds, 1LL << std::min(item.attempts + 1, 16));
-    (void)store.refund_failed(item.outbox_id, clock::now_unix() + backoff, st.error().message_en);
-    log::warn("refund failed, will retry", {{"payment_id", item.payment_id},
-                                            {"attempt", item.attempts + 1},
-                                            {"retry_in_s", backoff},
-                                            {"error", st.error().message_en}});
+    fields["error"] = st.error().message_en;
+    fields["retry_in_s"] = backoff;
+    marked = outbox.retry_later(claim, clock::now_unix() + backoff, st.error().message_en);
+    outcome = Outcome::Retry;
   }
-  return sent;
+
+  if (!marked) {
+    // The row stays SENDING until its lease ends, then goes out again with the same cancel id.
+    fields["mark_error"] = marked.error().message_en;
+    log::error("refund outcome not recorded (database unavailable); it will be sent again", fields);
+    return Outcome::NotMarked;
+  }
+  if (*marked == Claim::Lost) {
+    // Another worker holds the row now; what it records stands.
+    log::warn("refund claim was taken over; outcome not recorded", fields);
+    return Outcome::Lost;
+  }
+  switch (outcome) {
+    case Outcome::Sent:
+      registry.count_refund_sent();
+      fields["amount"] = item.cancel_price;
+      log::info("refund sent", fields);
+      break;
+    case Outcome::Refused:
+      registry.count_refund_failed();
+      log::error("ALERT refund refused by the payment gateway: FAILED, not retried", fields);
+      break;
+    default: log::warn("refund failed, will retry", fields); break;
+  }
+  return outcome;
+}
+
+void RefundWorker::refresh_metrics(RefundOutbox& outbox) {
+  auto stats = outbox.stats(clock::now_unix());
+  if (!stats) return;  // database down: the gauges keep their last values
+  metrics::Registry::instance().set_refund_outbox(stats->pending, stats->failed,
+                                                  stats->oldest_age_seconds);
 }
 
 }  // namespace cj::payment

@@ -1,6 +1,9 @@
 // Sends queued refunds (refund_outbox) to the payment gateway in the background: right after a
-// cancel (kick) and every few seconds, with exponential backoff for failures. A refund row is
-// claimed with a lease before it is sent, so two processes never send the same one at once.
+// cancel (kick) and every few seconds, with exponential backoff while the gateway is unreachable
+// and a final FAILED when it refuses. Each refund is claimed on its own, with a token and a lease
+// that is renewed while its gateway call runs, so a slow gateway never lets another replica send
+// the same refund; the gateway call carries the row's cancel id in case it is sent twice anyway
+// (a stalled process whose lease ran out). Every pass also refreshes the refund_outbox gauges.
 #pragma once
 
 #include <condition_variable>
@@ -10,12 +13,13 @@
 
 #include "core/db.hpp"
 #include "services/payment/gateway.hpp"
+#include "services/payment/refund_outbox.hpp"
 
 namespace cj::payment {
 
 class RefundWorker {
  public:
-  RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway);
+  RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway, int lease_seconds);
   ~RefundWorker();
   RefundWorker(const RefundWorker&) = delete;
   RefundWorker& operator=(const RefundWorker&) = delete;
@@ -28,9 +32,15 @@ class RefundWorker {
   int process_due();
 
  private:
+  enum class Outcome { Sent, Retry, Refused, Lost, NotMarked };
   void loop();
+  [[nodiscard]] bool stopping();
+  Outcome send(RefundOutbox& outbox, const ClaimedRefund& claim);
+  void refresh_metrics(RefundOutbox& outbox);
+
   db::Db& db_;
   std::shared_ptr<PaymentGateway> gateway_;
+  int lease_seconds_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

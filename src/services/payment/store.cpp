@@ -58,20 +58,6 @@ constexpr const char* kOrphanCandidates =
     "SELECT order_id FROM payments WHERE status = 'PAID' AND booking_id IS NULL "
     "AND updated_at <= :cutoff ORDER BY payment_id LIMIT :lim";
 
-constexpr const char* kDueRefunds =
-    "SELECT outbox_id, payment_id, receipt_id, cancel_price, reason, attempts FROM refund_outbox "
-    "WHERE status IN ('PENDING', 'SENDING') AND next_attempt_at <= :now "
-    "ORDER BY outbox_id LIMIT :lim";
-constexpr const char* kClaimRefund =
-    "UPDATE refund_outbox SET status = 'SENDING', next_attempt_at = :lease "
-    "WHERE outbox_id = :id AND status IN ('PENDING', 'SENDING') AND next_attempt_at <= :now";
-constexpr const char* kRefundDone =
-    "UPDATE refund_outbox SET status = 'DONE', attempts = attempts + 1, last_error = NULL "
-    "WHERE outbox_id = :id";
-constexpr const char* kRefundRetry =
-    "UPDATE refund_outbox SET status = 'PENDING', attempts = attempts + 1, "
-    "next_attempt_at = :next, last_error = :err WHERE outbox_id = :id";
-
 std::optional<Payment> fetch(soci::session& s, const char* sql, const std::string& order_id) {
   Payment p;
   long long booking = 0;
@@ -261,54 +247,6 @@ int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long bookin
   }
   for (const auto& p : paid) queue_refund(s, sqlite, p, reason);
   return static_cast<int>(paid.size());
-}
-
-Result<std::vector<OutboxItem>> PaymentStore::claim_due_refunds(long long now_unix, int limit,
-                                                                int lease_seconds) {
-  return db_.transaction(
-      "payment.claim_refunds", [&](soci::session& s) -> Result<std::vector<OutboxItem>> {
-        std::vector<OutboxItem> due;
-        {
-          OutboxItem it;
-          std::string receipt;
-          soci::indicator receipt_i;
-          soci::statement st =
-              (s.prepare << kDueRefunds, soci::into(it.outbox_id), soci::into(it.payment_id),
-               soci::into(receipt, receipt_i), soci::into(it.cancel_price), soci::into(it.reason),
-               soci::into(it.attempts), soci::use(now_unix), soci::use(limit));
-          st.execute();
-          while (st.fetch()) {
-            it.receipt_id = receipt_i == soci::i_ok ? receipt : "";
-            due.push_back(it);
-          }
-        }
-        std::vector<OutboxItem> claimed;
-        const long long lease = now_unix + lease_seconds;
-        for (const auto& it : due) {
-          // Only one process wins a row: the update is conditional on it still being due.
-          soci::statement st = (s.prepare << kClaimRefund, soci::use(lease),
-                                soci::use(it.outbox_id), soci::use(now_unix));
-          st.execute(true);
-          if (st.get_affected_rows() == 1) claimed.push_back(it);
-        }
-        return claimed;
-      });
-}
-
-Status PaymentStore::refund_sent(long long outbox_id) {
-  return db_.write("payment.refund_sent", [&](soci::session& s) {
-    s << kRefundDone, soci::use(outbox_id);
-    return Unit{};
-  });
-}
-
-Status PaymentStore::refund_failed(long long outbox_id, long long next_attempt_unix,
-                                   const std::string& error) {
-  return db_.write("payment.refund_failed", [&](soci::session& s) {
-    const std::string err = error.substr(0, 400);
-    s << kRefundRetry, soci::use(next_attempt_unix), soci::use(err), soci::use(outbox_id);
-    return Unit{};
-  });
 }
 
 }  // namespace cj::payment

@@ -1,4 +1,4 @@
-// Payments and the refund outbox in SQL.
+// Payments in SQL (the refund outbox's workers: refund_outbox.hpp).
 #pragma once
 
 #include <optional>
@@ -21,15 +21,6 @@ struct CapturedPayment {
   long long amount = 0;
 };
 
-struct OutboxItem {
-  long long outbox_id = 0;
-  long long payment_id = 0;
-  std::string receipt_id;
-  long long cancel_price = 0;
-  std::string reason;
-  int attempts = 0;
-};
-
 class PaymentStore {
  public:
   explicit PaymentStore(db::Db& db) : db_(db) {}
@@ -48,12 +39,6 @@ class PaymentStore {
   // Refunds PAID payments attached to no booking that were paid before `paid_before_unix` (at
   // most `limit`), each decided under its row lock; returns how many refunds it queued.
   Result<int> refund_orphans(long long paid_before_unix, int limit);
-
-  // Claims due refunds (lease of `lease_seconds`, so a crashed sender's row is retried later).
-  Result<std::vector<OutboxItem>> claim_due_refunds(long long now_unix, int limit,
-                                                    int lease_seconds);
-  Status refund_sent(long long outbox_id);
-  Status refund_failed(long long outbox_id, long long next_attempt_unix, const std::string& error);
 
  private:
   db::Db& db_;
