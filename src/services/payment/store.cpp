@@ -46,11 +46,11 @@ constexpr const char* kPaidOfBooking =
 constexpr const char* kCancelPayment =
     "UPDATE payments SET status = 'CANCELLED', updated_at = :now WHERE payment_id = :id";
 constexpr const char* kQueueRefundSqlite =
-    "INSERT OR IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason) "
-    "VALUES (:p, :r, :a, :why)";
+    "INSERT OR IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason, "
+    "created_at, updated_at) VALUES (:p, :r, :a, :why, :now, :now2)";
 constexpr const char* kQueueRefundMysql =
-    "INSERT IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason) "
-    "VALUES (:p, :r, :a, :why)";
+    "INSERT IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason, "
+    "created_at, updated_at) VALUES (:p, :r, :a, :why, :now, :now2)";
 
 // Captured payments that no booking claimed in time (the original front end pays first, then
 // books: a failed booking leaves one). updated_at is when it became PAID.
@@ -229,7 +229,8 @@ void queue_refund(soci::session& s, bool sqlite, const CapturedPayment& p,
   const std::string now = clock::db_now();
   s << kCancelPayment, soci::use(now), soci::use(p.payment_id);
   s << (sqlite ? kQueueRefundSqlite : kQueueRefundMysql), soci::use(p.payment_id),
-      soci::use(p.receipt_id), soci::use(p.amount), soci::use(reason);
+      soci::use(p.receipt_id), soci::use(p.amount), soci::use(reason), soci::use(now),
+      soci::use(now);
 }
 
 int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long booking_id,
