@@ -3,6 +3,7 @@
 #include "services/admin/routes.hpp"
 #include "services/auth/routes.hpp"
 #include "services/auth/store.hpp"
+#include "services/booking/completion_pass.hpp"
 #include "services/booking/hold_sweep.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
@@ -51,8 +52,13 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   app->authenticator.current_role = [db = app->db.get()](std::int64_t user_id) {
     return auth::AuthStore(*db).role_of(user_id);
   };
-  app->completions = std::make_unique<booking::CompletionWorker>(
-      *app->db, app->config.booking_complete_interval_seconds);
+  // Whether or not completing worked, the purge runs: the two are independent.
+  app->completions = std::make_unique<PeriodicWorker>(
+      "completions", std::chrono::seconds(c.booking_complete_interval_seconds),
+      [db = app->db.get()] {
+        booking::complete_departed_bookings(*db);
+        booking::purge_expired_idempotency_keys(*db);
+      });
   App* a = app.get();
   // Holds off: nothing is ever HELD, so there is nothing to sweep.
   const int sweep_every = c.booking_hold_minutes > 0 ? c.sweep_interval_seconds : 0;

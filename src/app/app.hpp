@@ -11,7 +11,6 @@
 #include "core/redis.hpp"
 #include "http/auth.hpp"
 #include "http/types.hpp"
-#include "services/booking/completion_worker.hpp"
 #include "services/flight/catalog_cache.hpp"
 #include "services/payment/gateway.hpp"
 #include "services/payment/refund_worker.hpp"
@@ -33,7 +32,7 @@ struct App {
   // Every authenticated route checks tokens through this (signature, lifetime, user exists).
   http::Authenticator authenticator;
   // Marks bookings of departed flights COMPLETED (started by serve when it serves bookings).
-  std::unique_ptr<booking::CompletionWorker> completions;
+  std::unique_ptr<PeriodicWorker> completions;
   // Releases expired holds (started by serve when it serves bookings).
   std::unique_ptr<PeriodicWorker> hold_sweeper;
   // Refunds captured payments no booking claimed (started by serve when it serves payments).
