@@ -8,12 +8,12 @@ PYTEST_ARGS ?=
 
 .PHONY: run test deps deps-test deps-deploy build build-server build-asan unit-test unit-test-asan \
         integration-test dep-audit tool-test deploy-test fresh-test fresh-test-quick bench format \
-        lint clean
+        lint api-lint api-docs clean
 
 run: deps build-server
 	./$(BUILD_DIR)/cloudjet serve --data-dir $(DATA_DIR)
 
-test: deps-test build dep-audit build-asan unit-test unit-test-asan tool-test integration-test
+test: deps-test build dep-audit api-lint build-asan unit-test unit-test-asan tool-test integration-test
 
 deps:
 	@scripts/install-deps.sh
@@ -61,6 +61,20 @@ integration-test: build build-asan
 # scripts/install-deps.sh installs (directly or through its dependencies).
 dep-audit: build
 	$(PYTHON) scripts/dep-audit.py --build-dir $(BUILD_DIR)
+
+# The API description (docs/openapi.yaml): Redocly's recommended rules (redocly.yaml), with the
+# CLI pinned in package-lock.json and installed by `scripts/install-deps.sh --test` (npm ci).
+# The integration tests hold the document to the code (tests/integration/openapi_check.py).
+REDOCLY = REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly
+api-lint: deps-test
+	$(REDOCLY) lint docs/openapi.yaml
+
+# A browsable HTML rendering of the document (not part of `make test`), self-contained: no web
+# font, and Redoc's script inlined from node_modules instead of loaded from a CDN.
+api-docs: deps-test
+	mkdir -p $(BUILD_DIR)
+	$(REDOCLY) build-docs docs/openapi.yaml --disableGoogleFont -o $(BUILD_DIR)/api-docs.html
+	$(PYTHON) scripts/inline-redoc.py $(BUILD_DIR)/api-docs.html
 
 # The project's own tooling: the dependency audit, the Kubernetes manifests, the nginx gateway.
 tool-test: build

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages CloudJet needs to build (and, with --test, to run its
-# integration tests and benchmarks). Idempotent: only missing packages are installed, and
+# integration tests and benchmarks, plus the npm tooling pinned in package-lock.json: the
+# OpenAPI linter). Idempotent: only missing packages are installed, and
 # `apt-get update` runs at most once, only when something is missing. Never starts services.
 #
 #   scripts/install-deps.sh          build dependencies
@@ -18,11 +19,13 @@ BUILD_PKGS=(
   libjwt-dev libsodium-dev libssl-dev libcurl4-openssl-dev
   libspdlog-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libhowardhinnant-date-dev tzdata
+  python3 python3-yaml
 )
 TEST_PKGS=(
   mariadb-server mariadb-client redis-server
   python3 python3-pytest python3-requests python3-pymysql
-  wrk curl nginx python3-yaml
+  wrk curl nginx python3-yaml python3-jsonschema
+  nodejs npm
 )
 # Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,
 # `make fresh-test`). runc because crun fails on hybrid-cgroup kernels.
@@ -50,16 +53,37 @@ if [[ $print_only -eq 1 ]]; then
   exit 0
 fi
 
+# Names that installed packages provide count as present: a machine whose nodejs comes from
+# another repository (which Provides and Conflicts npm) must not have apt swap it for Debian's.
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+  awk -F'|' '$1 ~ /^ii/ && $2 != "" { gsub(/ *\([^)]*\)/, "", $2); gsub(/, */, " ", $2); print $2 }' |
+  tr '\n' ' ') "
 missing=()
 for p in "${pkgs[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  if [[ "$status" != "install ok installed" ]]; then
+  if [[ "$status" != "install ok installed" && "$provided" != *" $p "* ]]; then
     missing+=("$p")
   fi
 done
 
+# The npm tooling (with --test): exactly the versions of package-lock.json, into ./node_modules.
+# Only after the apt packages, since npm is one of them.
+install_npm_tools() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # npm writes node_modules/.package-lock.json on every install: newer than the lock = current.
+  if [[ "$root/node_modules/.package-lock.json" -nt "$root/package-lock.json" ]]; then
+    return 0  # installed after the lock file last changed
+  fi
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "install-deps: npm ci (package-lock.json) done"
+}
+with_npm=0
+for arg in "$@"; do [[ "$arg" == --test ]] && with_npm=1; done
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all dependencies present"
+  if [[ $with_npm -eq 1 ]]; then install_npm_tools; fi
   exit 0
 fi
 
@@ -96,3 +120,4 @@ export DEBIAN_FRONTEND=noninteractive
   "${missing[@]}" >/dev/null
 
 echo "install-deps: installed ${missing[*]}"
+if [[ $with_npm -eq 1 ]]; then install_npm_tools; fi

@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/access_log.hpp"
+#include "http/api_docs.hpp"
 #include "http/client_address.hpp"
 #include "http/cors.hpp"
 #include "http/query.hpp"
@@ -384,6 +385,8 @@ std::unique_ptr<FrontHandler> build_handler(Context& ctx, const Listener& l) {
                      return r;
                    },
                    false});
+  // The API description, like /metrics on every listener (once, however many services it serves).
+  add(label, api_docs_route());
   // Answered by the readiness monitor's own ping thread, never queued behind request work, so a
   // pod whose workers are all busy still tells its orchestrator that it is up.
   add(label, Route{"GET", "/ready", nullptr, false});

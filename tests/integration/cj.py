@@ -37,6 +37,8 @@ except ImportError as _e:  # e.g. a pyenv python3 first on PATH
     raise ImportError(f"{_e}: run the integration tests with Debian's interpreter: "
                       "/usr/bin/python3 -m pytest tests/integration") from _e
 
+import openapi_check  # noqa: E402 - beside this file, so importable wherever cj is
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 HTTP_TIMEOUT = 10.0
@@ -515,12 +517,16 @@ class _RespReader:
 # the CloudJet server under test
 
 
-def one_shot(method: str, url: str, **kw) -> requests.Response:
-    """One request on its own connection (safe from any thread; requests.Session is not)."""
+def one_shot(method: str, url: str, check_openapi: bool = True, **kw) -> requests.Response:
+    """One request on its own connection (safe from any thread; requests.Session is not).
+    The response is checked against docs/openapi.yaml (openapi_check.py)."""
     kw.setdefault("timeout", HTTP_TIMEOUT)
     with requests.Session() as s:
         s.trust_env = False
-        return s.request(method, url, **kw)
+        resp = s.request(method, url, **kw)
+    if check_openapi:
+        openapi_check.check_response(resp)
+    return resp
 
 
 def cloudjet_bin() -> Path:
@@ -774,9 +780,14 @@ class Server:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def request(self, method: str, path: str, **kw) -> requests.Response:
+    def request(self, method: str, path: str, check_openapi: bool = True, **kw) -> requests.Response:
+        """Every response is checked against docs/openapi.yaml (openapi_check.py); a mismatch
+        fails the test. check_openapi=False is the escape hatch (no test should need it)."""
         kw.setdefault("timeout", HTTP_TIMEOUT)
-        return self.session.request(method, self.url(path), **kw)
+        resp = self.session.request(method, self.url(path), **kw)
+        if check_openapi:
+            openapi_check.check_response(resp)
+        return resp
 
     def get(self, path: str, **kw) -> requests.Response:
         return self.request("GET", path, **kw)

@@ -132,3 +132,17 @@ def pytest_runtest_makereport(item, call):
 # Per-client signup throttling (SIGNUP_MAX_PER_CLIENT) would trip over the many signups of
 # unrelated tests in one module server, like the login throttle above.
 MODULE_SERVER_ENV["SIGNUP_MAX_PER_CLIENT"] = "1000000"
+
+
+# Every response checked against docs/openapi.yaml (openapi_check.py): the counts, and the session
+# fails on any mismatch, including one raised in a worker thread whose exception a test dropped.
+def pytest_terminal_summary(terminalreporter):
+    import openapi_check
+    for line in openapi_check.summary():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import openapi_check
+    if openapi_check.failures and exitstatus == 0:
+        session.exitstatus = 1
