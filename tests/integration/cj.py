@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -69,8 +70,35 @@ def missing_field_message(field: str) -> str:
 # small utilities
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_port_rng = random.Random()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    """A TCP port that was free a moment ago, for a server to listen on.
+
+    Chosen below the kernel's ephemeral range: a port the kernel hands out by itself (bind to 0)
+    is also what every outgoing connection of the suites takes as its local port, so between
+    "free" and the server's bind a client could take it ("Address already in use"). Ports the
+    kernel never assigns on its own are only taken by another explicit bind."""
+    lo, _hi = _ephemeral_range()
+    first = 20000 if lo > 21000 else 1024
+    top = lo - 1 if lo > 21000 else 65535
+    for _ in range(200):
+        port = _port_rng.randint(first, top)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
