@@ -45,6 +45,30 @@ for arg in "$@"; do
   esac
 done
 
+# newman (the Postman collection in `make test`): --test also runs `npm ci --prefix tests/newman`
+# (pinned in tests/newman/package-lock.json; newman 6 runs on Debian 12's Node 18). Debian's
+# nodejs + npm only when node or npm is missing: Debian's npm conflicts with NodeSource's nodejs,
+# which brings its own npm.
+newman_tools=0
+if [[ " $* " == *" --test "* ]]; then
+  newman_tools=1
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    pkgs+=(nodejs npm)
+  fi
+fi
+install_newman() {
+  [[ $newman_tools -eq 1 ]] || return 0
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/newman"
+  if [[ -x "$dir/node_modules/.bin/newman" ]] &&
+     cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    return 0
+  fi
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+  echo "install-deps: installed newman (npm ci --prefix tests/newman)"
+}
+
 if [[ $print_only -eq 1 ]]; then
   printf '%s\n' "${pkgs[@]}"
   exit 0
@@ -60,6 +84,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all dependencies present"
+  install_newman
   exit 0
 fi
 
@@ -96,3 +121,4 @@ export DEBIAN_FRONTEND=noninteractive
   "${missing[@]}" >/dev/null
 
 echo "install-deps: installed ${missing[*]}"
+install_newman
