@@ -93,6 +93,22 @@ fresh-test: deps-deploy
 fresh-test-quick: deps-deploy
 	scripts/fresh-test.sh --run-only
 
+# The Postman collection (docs/CloudJet-API.postman_collection.json) by newman against a running
+# server: all five services on one port (or the gateway), started with the admin password and
+# Bootpay key this shell exports, e.g.
+#   export CLOUDJET_ADMIN_PASSWORD=... BOOTPAY_PRIVATE_KEY=...; SINGLE_PORT=8080 make run
+#   make newman                      # NEWMAN_BASE_URL=http://127.0.0.1:5000 for the gateway
+# (make test runs the same collection on SQLite and MariaDB + Redis: tests/integration/test_newman.py)
+NEWMAN_BASE_URL ?= http://127.0.0.1:8080
+.PHONY: newman
+newman: deps-test
+	@test -n "$$CLOUDJET_ADMIN_PASSWORD" -a -n "$$BOOTPAY_PRIVATE_KEY" || { echo "make newman:" \
+	  "export the server's CLOUDJET_ADMIN_PASSWORD and BOOTPAY_PRIVATE_KEY" >&2; exit 2; }
+	tests/newman/node_modules/.bin/newman run docs/CloudJet-API.postman_collection.json \
+	  --environment docs/test-environment.json --env-var baseUrl=$(NEWMAN_BASE_URL) \
+	  --env-var adminPassword="$$CLOUDJET_ADMIN_PASSWORD" --env-var bootpayPrivateKey="$$BOOTPAY_PRIVATE_KEY" \
+	  --env-var bootpayApplicationId="$$BOOTPAY_REST_API_KEY"
+
 bench: deps-test build
 	bench/run.py
 

@@ -48,6 +48,24 @@ for arg in "$@"; do
   esac
 done
 
+# newman (the Postman collection in `make test`): --test also runs `npm ci --prefix tests/newman`
+# (pinned in tests/newman/package-lock.json; newman 6 runs on Debian 12's Node 18). nodejs and
+# npm are TEST_PKGS (a NodeSource nodejs that provides npm counts as present, see below).
+newman_tools=0
+if [[ " $* " == *" --test "* ]]; then newman_tools=1; fi
+install_newman() {
+  [[ $newman_tools -eq 1 ]] || return 0
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/newman"
+  if [[ -x "$dir/node_modules/.bin/newman" ]] &&
+     cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    return 0
+  fi
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+  echo "install-deps: installed newman (npm ci --prefix tests/newman)"
+}
+
 if [[ $print_only -eq 1 ]]; then
   printf '%s\n' "${pkgs[@]}"
   exit 0
@@ -84,6 +102,7 @@ for arg in "$@"; do [[ "$arg" == --test ]] && with_npm=1; done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all dependencies present"
   if [[ $with_npm -eq 1 ]]; then install_npm_tools; fi
+  install_newman
   exit 0
 fi
 
@@ -121,3 +140,4 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "install-deps: installed ${missing[*]}"
 if [[ $with_npm -eq 1 ]]; then install_npm_tools; fi
+install_newman
