@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "http/paging.hpp"
+#include "services/admin/airports.hpp"
 #include "services/admin/store.hpp"
 #include "services/booking/store.hpp"
 
@@ -32,6 +33,42 @@ class AdminRoutes {
       }
       return handler(rq, Actor{who->claims.user_id, rq.request_id});
     };
+  }
+
+  Response create_airport(const Request& rq, const Actor& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto a = parse_new_airport(*body);
+    if (!a) return http::error_response(rq, a.error());
+    if (auto st = admin::create_airport(*app_.db, *a, who); !st) {
+      return http::error_response(rq, st.error());
+    }
+    after_airport_change();
+    return http::json_response(
+        201, {{"message", "공항이 추가되었습니다."}, {"airport_code", a->code}, {"success", true}});
+  }
+
+  Response update_airport(const Request& rq, const Actor& who) {
+    auto body = http::parse_json_object(rq);
+    if (!body) return http::error_response(rq, body.error());
+    auto a = parse_airport_change(rq.param("airport_code"), *body);
+    if (!a) return http::error_response(rq, a.error());
+    if (auto st = admin::update_airport(*app_.db, *a, who); !st) {
+      return http::error_response(rq, st.error());
+    }
+    after_airport_change();
+    return http::json_response(
+        200,
+        {{"message", "공항 정보가 수정되었습니다."}, {"airport_code", a->code}, {"success", true}});
+  }
+
+  // The airports list of this process is dropped now (other processes' copies age out within
+  // CACHE_TTL_SECONDS: the reference cache is per process). A changed zone moves departures:
+  // featured lists are dropped; bookings are always judged under the schedule lock by the zone
+  // in the database.
+  void after_airport_change() {
+    app_.reference_cache->invalidate_airports();
+    app_.catalog_cache->invalidate_featured();
   }
 
   Response flights(const Request& rq, const Actor&) {
@@ -201,6 +238,8 @@ http::Service make_service(App& app) {
                           return ((*r).*fn)(rq, who);
                         })});
   };
+  add("POST", p + "/airports", &AdminRoutes::create_airport);
+  add("PUT", p + "/airports/:airport_code", &AdminRoutes::update_airport);
   add("GET", p + "/flights", &AdminRoutes::flights);
   add("POST", p + "/flights", &AdminRoutes::create_flight);
   add("POST", p + "/flights-with-schedules", &AdminRoutes::flight_with_schedules);

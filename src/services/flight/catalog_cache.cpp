@@ -78,6 +78,10 @@ void CatalogCache::invalidate_featured() {
   cache_->invalidate(kFeaturedGroup);
 }
 
+void CatalogCache::invalidate_airports() {
+  cache_->invalidate(kAirportsGroup);
+}
+
 std::string CatalogCache::seats_group(long long schedule_id) {
   return "seats:" + std::to_string(schedule_id);
 }

@@ -48,6 +48,8 @@ class CatalogCache {
                          const std::string& date);
   // A write changed what featured/promotions may list (any discount or schedule change).
   void invalidate_featured();
+  // The airports list (an admin added or corrected one).
+  void invalidate_airports();
   // A booking or cancel changed the occupied seats of a schedule.
   void invalidate_seats(long long schedule_id);
   static std::string seats_group(long long schedule_id);
