@@ -22,7 +22,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   mariadb-server mariadb-client redis-server
   python3 python3-pytest python3-requests python3-pymysql
-  wrk curl nginx python3-yaml
+  wrk curl nginx python3-yaml prometheus
 )
 # Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,
 # `make fresh-test`). runc because crun fails on hybrid-cgroup kernels.
