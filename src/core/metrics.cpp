@@ -78,7 +78,10 @@ void append_process_metrics(std::vector<prometheus::MetricFamily>& out) {
                                    MetricType::Gauge, std::stod(fields[20])));
       out.push_back(process_family("process_resident_memory_bytes", "Resident memory size in bytes",
                                    MetricType::Gauge, std::stod(fields[21]) * page));
-      if (auto boot = boot_time()) {
+      // Read once: a clock step would otherwise move btime, and a changed start time reads as a
+      // restart (CloudJetRestarting).
+      static const std::optional<double> boot = boot_time();
+      if (boot) {
         out.push_back(process_family("process_start_time_seconds",
                                      "Start time of the process since unix epoch in seconds",
                                      MetricType::Gauge, *boot + std::stod(fields[19]) / ticks));
