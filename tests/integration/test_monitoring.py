@@ -1,6 +1,7 @@
 """deploy/monitoring against the real thing: Debian's `prometheus` scrapes a running cloudjet every
 second (SQLite with METRICS_PORT, MariaDB + Redis on the service port), loads the recording and
-alert rules, and answers the queries the dashboard makes; `promtool` checks the rules and runs
+alert rules, and answers the queries the dashboard makes, on a healthy system and after an
+incident (shed logins: the 5xx panel, the shed rule and its alert); `promtool` checks the rules and runs
 their unit tests (deploy/monitoring/tests). Also: METRICS_PORT moves /metrics off the service
 port, the process_* metrics agree with /proc, and the promtail pipeline's json stage finds its
 fields in real log lines.
@@ -20,6 +21,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -525,3 +527,70 @@ def test_metrics_port_must_differ_from_the_service_ports(tmp_path):
     env = {**cj.base_env(), "METRICS_PORT": "5003", "CLOUDJET_ENV": "development"}
     out = cj.run_cli(["serve", "--data-dir", str(tmp_path)], env, timeout=30)
     assert out.returncode != 0 and "METRICS_PORT" in out.stdout, out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# an incident: the panels and rules that stay empty on a healthy system get data
+
+
+def test_an_incident_fills_the_5xx_and_shed_panels(prometheus_bin, tmp_path_factory):
+    """One CPU thread and a queue of one: a burst of concurrent logins is shed (503 `overloaded`).
+    Then the dashboard's DATA_ONLY_AFTER_AN_INCIDENT expressions have data, the shed recording
+    rule is above 0, and CloudJetRequestsShed is pending (its `for` is 5 minutes)."""
+    metrics_port = cj.free_port()
+    srv = cj.Server(tmp_path_factory.mktemp("monitoring-incident"), extra_env={
+        "METRICS_PORT": str(metrics_port), "CPU_THREADS": "1", "WORK_QUEUE_MAX": "1",
+        "LOGIN_MAX_FAILURES_PER_CLIENT": "1000", "LOGIN_MAX_FAILURES_PER_EMAIL": "1000"})
+    srv.start()
+    prom = None
+    try:
+        prom = Prometheus(prometheus_bin, tmp_path_factory.mktemp("prometheus-incident"),
+                          f"127.0.0.1:{metrics_port}").start()
+        prom.wait_for('up{job="cloudjet"} == 1', what="a successful scrape")
+        user = srv.make_user()
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def burst() -> None:
+            go = threading.Barrier(16)
+
+            def login():
+                go.wait()
+                r = cj.one_shot("POST", srv.url("/api/auth/login"),
+                                json={"email": user.email, "password": user.password})
+                with lock:
+                    statuses.append(r.status_code)
+
+            threads = [threading.Thread(target=login) for _ in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        # A counter appears with its first value, which rate() cannot see as an increase: shed
+        # requests in two scraped rounds, so that the 503 series has grown between two scrapes.
+        for round_ in range(2):
+            before = statuses.count(503)
+            for _ in range(5):  # bursts until some are shed (one is all but certain)
+                burst()
+                if statuses.count(503) > before:
+                    break
+            assert statuses.count(503) > before and 200 in statuses, statuses
+            prom.wait_for(f'sum(cloudjet_http_requests_total{{status="503"}}) == {statuses.count(503)}')
+        prom.wait_for('cloudjet_pool_refused{pool="cpu"} + cloudjet_pool_expired{pool="cpu"} > 0')
+        time.sleep(2.5)  # two rule evaluations with the scraped incident
+        for title, expr in dashboard_targets():
+            if title in DATA_ONLY_AFTER_AN_INCIDENT:
+                result = prom.query(expand(expr))
+                assert finite(result) and max(finite(result)) > 0, f"{title}: {result}"
+        assert prom.value('service:cloudjet_http_5xx:ratio_rate5m{service="auth"}') > 0
+        assert prom.value('instance_pool:cloudjet_pool_shed:rate5m{pool="cpu"}') > 0
+        alerts = prom.api("/api/v1/alerts")["alerts"]
+        shed_alerts = [a for a in alerts if a["labels"]["alertname"] == "CloudJetRequestsShed"]
+        assert [(a["labels"]["pool"], a["state"]) for a in shed_alerts] == [("cpu", "pending")], alerts
+        rules = [r for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"]]
+        assert [r["name"] for r in rules if r["health"] != "ok"] == []
+    finally:
+        if prom is not None:
+            prom.stop()
+        srv.stop()
