@@ -24,7 +24,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   mariadb-server mariadb-client redis-server
   python3 python3-pytest python3-requests python3-pymysql
-  wrk curl nginx python3-yaml python3-jsonschema
+  wrk curl nginx python3-yaml python3-jsonschema prometheus
   nodejs npm
 )
 # Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,

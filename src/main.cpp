@@ -181,6 +181,9 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   } else {
     for (const auto* s : selected) listeners.push_back({s->port, {s}});
   }
+  // METRICS_PORT: a listener with no service routes, only GET /metrics and GET /ready.
+  const cj::http::Service metrics_only{"metrics", a.config.metrics_port.value_or(0), {}};
+  if (a.config.metrics_port) listeners.push_back({*a.config.metrics_port, {&metrics_only}});
   cj::metrics::Registry::instance().set_pool_probe([&a] { return a.db->in_use(); },
                                                    a.db->pool_size());
   auto& registry = cj::metrics::Registry::instance();

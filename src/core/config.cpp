@@ -322,6 +322,14 @@ Result<Config> load_config(const ConfigSources& sources) {
     if (!p) return p.error();
     c.single_port = *p;
   }
+  if (auto v = look.get("METRICS_PORT"); v && !v->empty()) {
+    auto p = parse_int("METRICS_PORT", *v, 1, 65535);
+    if (!p) return p.error();
+    c.metrics_port = *p;
+    bool taken = c.single_port == *p;
+    for (const auto& s : c.services) taken = taken || (!c.single_port && c.port_of(s) == *p);
+    if (taken) return config_error("METRICS_PORT must differ from the ports the services serve");
+  }
   str_var("BIND_ADDRESS", c.bind_address);
   if (auto st = int_var("IO_THREADS", c.io_threads, 1, 64); !st) return st.error();
   if (auto st = int_var("WORKER_THREADS", c.worker_threads, 0, 512); !st) return st.error();

@@ -85,6 +85,9 @@ struct Config {
   ServicePorts ports;
   std::vector<std::string> services{"auth", "flight", "booking", "admin", "payment"};
   std::optional<int> single_port;
+  // METRICS_PORT: GET /metrics (and /ready) on a port of its own, and no longer on the service
+  // ports, so that the metrics need not be public.
+  std::optional<int> metrics_port;
   std::string bind_address = "0.0.0.0";
   int io_threads = 2;
   int worker_threads = 0;  // 0: same as the DB pool size

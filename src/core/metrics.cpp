@@ -6,9 +6,17 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace cj::metrics {
@@ -18,6 +26,84 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
   return b;
+}
+
+// The standard process_* metrics of the Prometheus client libraries (Linux: /proc/self), read at
+// scrape time. A metric whose source cannot be read is left out rather than reported as 0.
+prometheus::MetricFamily process_family(const std::string& name, const std::string& help,
+                                        prometheus::MetricType type, double value) {
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  return prometheus::MetricFamily{name, help, type, {m}};
+}
+
+// Seconds since the epoch at which the machine booted (`btime` of /proc/stat).
+std::optional<double> boot_time() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  while (in >> key) {
+    if (key == "btime") {
+      double t = 0;
+      if (in >> t) return t;
+      return std::nullopt;
+    }
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return std::nullopt;
+}
+
+void append_process_metrics(std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after its
+  // last ')'. Field 3 (state) is fields[0]; utime 14, stime 15, starttime 22, vsize 23, rss 24.
+  const auto close = stat.rfind(')');
+  if (close != std::string::npos && ticks > 0) {
+    std::istringstream rest(stat.substr(close + 1));
+    std::vector<std::string> fields;
+    for (std::string f; rest >> f;) fields.push_back(f);
+    if (fields.size() > 21) {
+      const double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+      out.push_back(process_family("process_cpu_seconds_total",
+                                   "Total user and system CPU time spent in seconds",
+                                   MetricType::Counter, cpu));
+      out.push_back(process_family("process_virtual_memory_bytes", "Virtual memory size in bytes",
+                                   MetricType::Gauge, std::stod(fields[20])));
+      out.push_back(process_family("process_resident_memory_bytes", "Resident memory size in bytes",
+                                   MetricType::Gauge, std::stod(fields[21]) * page));
+      // Read once: a clock step would otherwise move btime, and a changed start time reads as a
+      // restart (CloudJetRestarting).
+      static const std::optional<double> boot = boot_time();
+      if (boot) {
+        out.push_back(process_family("process_start_time_seconds",
+                                     "Start time of the process since unix epoch in seconds",
+                                     MetricType::Gauge, *boot + std::stod(fields[19]) / ticks));
+      }
+    }
+  }
+  std::error_code ec;
+  double fds = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++fds;
+  }
+  if (!ec) {
+    // Less the descriptor the listing itself held open.
+    out.push_back(process_family("process_open_fds", "Number of open file descriptors",
+                                 MetricType::Gauge, fds > 0 ? fds - 1 : 0));
+  }
+  // The soft limit, as the "Max open files" line of /proc/self/limits shows it.
+  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    out.push_back(process_family("process_max_fds", "Maximum number of open file descriptors",
+                                 MetricType::Gauge, static_cast<double>(lim.rlim_cur)));
+  }
 }
 
 class PromRouteMetrics final : public RouteMetrics {
@@ -182,7 +268,9 @@ class PromRegistry final : public Registry {
       if (pool_probe_) pool_in_use_.Set(pool_probe_());
       for (auto& p : probes_) p.gauge->Set(p.read());
     }
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
+    auto families = registry_->Collect();
+    append_process_metrics(families);
+    return prometheus::TextSerializer().Serialize(families);
   }
 
  private:

@@ -1,5 +1,5 @@
 // Prometheus metrics shared by every service (prometheus-cpp registry, text exposition served on
-// each service port at /metrics).
+// each service port at /metrics, or only on METRICS_PORT when that is set; plus process_*).
 #pragma once
 
 #include <functional>

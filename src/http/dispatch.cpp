@@ -377,16 +377,20 @@ std::unique_ptr<FrontHandler> build_handler(Context& ctx, const Listener& l) {
   for (const Service* s : l.services) {
     for (const auto& r : s->routes) add(s->name, r);
   }
-  add(label, Route{"GET", "/metrics",
-                   [](const Request&) {
-                     Response r;
-                     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                     r.body = metrics::Registry::instance().render();
-                     return r;
-                   },
-                   false});
-  // The API description, like /metrics on every listener (once, however many services it serves).
-  add(label, api_docs_route());
+  // With METRICS_PORT only that port's listener serves /metrics (the service ports answer 404).
+  const bool metrics_listener = ctx.config.metrics_port && l.port == *ctx.config.metrics_port;
+  if (!ctx.config.metrics_port || metrics_listener) {
+    add(label, Route{"GET", "/metrics",
+                     [](const Request&) {
+                       Response r;
+                       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                       r.body = metrics::Registry::instance().render();
+                       return r;
+                     },
+                     false});
+  }
+  // The API description on every service listener (once, however many services it serves).
+  if (!metrics_listener) add(label, api_docs_route());
   // Answered by the readiness monitor's own ping thread, never queued behind request work, so a
   // pod whose workers are all busy still tells its orchestrator that it is up.
   add(label, Route{"GET", "/ready", nullptr, false});

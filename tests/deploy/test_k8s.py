@@ -198,6 +198,23 @@ def services_arg(args: list[str]) -> str | None:
     return None
 
 
+def metrics_problems(where: str, objs: list[dict], d: dict, c: dict) -> list[str]:
+    """/metrics is served on METRICS_PORT only (README "Monitoring"): the container port `metrics`
+    is that port, and the pod's prometheus.io annotations point the scraper at it."""
+    out = []
+    configs = [o for o in of_kind(objs, "ConfigMap") if o["metadata"]["name"].startswith("cloudjet-config")]
+    metrics_port = next((cm.get("data", {}).get("METRICS_PORT") for cm in configs), None)
+    ann = d["spec"]["template"]["metadata"].get("annotations") or {}
+    if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/path") != "/metrics":
+        out.append(f"{where}: pod annotations {ann} do not ask for a scrape of /metrics")
+    port = container_port(c, "metrics")
+    if port is None or str(ann.get("prometheus.io/port")) != str(port):
+        out.append(f"{where}: prometheus.io/port {ann.get('prometheus.io/port')!r} is not the `metrics` container port {port}")
+    if metrics_port is None or str(port) != str(metrics_port):
+        out.append(f"{where}: the `metrics` container port {port} is not METRICS_PORT ({metrics_port}) of cloudjet-config")
+    return out
+
+
 def check_deployments(objs: list[dict]) -> list[str]:
     out = []
     deployments = of_kind(objs, "Deployment")
@@ -238,6 +255,7 @@ def check_deployments(objs: list[dict]) -> list[str]:
                     out.append(f"{cw}: {probe} path {get.get('path')!r}, expected {path}")
                 if container_port(c, get.get("port")) != port:
                     out.append(f"{cw}: {probe} port {get.get('port')!r} is not the service port {port}")
+            out += metrics_problems(cw, objs, d, c)
             # The root filesystem is read-only: the data dir (image CLOUDJET_DATA_DIR) must be a mount.
             paths = {m["mountPath"] for m in c.get("volumeMounts", [])}
             if not {"/var/lib/cloudjet", "/tmp"} <= paths:
@@ -676,7 +694,12 @@ MUTATIONS = [
     ("default", edit("PodDisruptionBudget", "cloudjet-payment",
                      "spec.selector.matchLabels[app.kubernetes.io/component]", "booking"), "2 PodDisruptionBudgets"),
     ("default", remove("PodDisruptionBudget", "cloudjet-booking"), "0 PodDisruptionBudgets"),
-    ("default", edit("Service", "cloudjet-auth", "spec.ports.0.targetPort", "metrics"), "is no container port"),
+    ("default", edit("Service", "cloudjet-auth", "spec.ports.0.targetPort", "no-such-port"), "is no container port"),
+    # Metrics (METRICS_PORT)
+    ("default", edit("Deployment", "cloudjet-flight", "spec.template.metadata.annotations[prometheus.io/port]", "5002"),
+     "is not the `metrics` container port"),
+    ("base", edit("Deployment", "cloudjet-admin", "spec.template.spec.containers.0.ports.1.containerPort", 9200),
+     "METRICS_PORT"),
     # Ingress
     ("default", edit("Ingress", "cloudjet-api", "spec.rules.0.http.paths.2.backend.service.port.number", 5009),
      "port 5009 of Service cloudjet-booking"),

@@ -105,6 +105,22 @@ TEST(Config, FlagsOverrideEnvironmentWhichOverridesDotenv) {
   EXPECT_EQ(*c->single_port, 8080);
 }
 
+TEST(Config, MetricsPortIsOptionalAndDiffersFromTheServicePorts) {
+  auto none = load({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->metrics_port.has_value());
+  auto c = load({{"METRICS_PORT", "9100"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->metrics_port, 9100);
+  EXPECT_FALSE(load({{"METRICS_PORT", "0"}}).ok());
+  EXPECT_FALSE(load({{"METRICS_PORT", "5003"}}).ok());
+  EXPECT_FALSE(load({{"METRICS_PORT", "8080"}, {"SINGLE_PORT", "8080"}}).ok());
+  // With one port for everything the service ports are not listened on.
+  EXPECT_TRUE(load({{"METRICS_PORT", "5003"}, {"SINGLE_PORT", "8080"}}).ok());
+  // Only the selected services' ports are taken.
+  EXPECT_TRUE(load({{"METRICS_PORT", "5003"}, {"SERVICES", "auth"}}).ok());
+}
+
 TEST(Config, DotenvParsesCommentsQuotesAndExport) {
   auto m = cj::parse_dotenv("# comment\nexport A=1\nB = \"two words\"\nC='x'\n\nnot a pair\n");
   EXPECT_EQ(m.at("A"), "1");
