@@ -62,6 +62,7 @@ engine run -d --name "$name" --network host -v "$work:/fresh" -w /fresh/cloudjet
   -e AUTH_SERVICE_PORT="$p_auth" -e FLIGHT_SERVICE_PORT="$p_flight" \
   -e BOOKING_SERVICE_PORT="$p_booking" -e ADMIN_SERVICE_PORT="$p_admin" \
   -e PAYMENT_SERVICE_PORT="$p_payment" -e BIND_ADDRESS=127.0.0.1 \
+  -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
   docker.io/library/debian:12 sleep infinity >/dev/null
 in_box() { engine exec "$name" bash -c "$1"; }
 # Whether make run is still alive. PID 1 of the container (sleep) reaps nothing, so an exited
@@ -71,6 +72,15 @@ MAKE_ALIVE='s=$(cut -d" " -f3 "/proc/$(cat /fresh/make-run.pid)/stat" 2>/dev/nul
 
 echo "fresh-test: prerequisites of the README (git, make) into a pristine Debian 12"
 in_box 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git make ca-certificates >/dev/null'
+# The network's own trust (e.g. the CA of a TLS-inspecting egress proxy, installed on this host in
+# /usr/local/share/ca-certificates) belongs to the site, not to the project: a fresh machine on
+# this network is given the same, or npm cannot reach its registry. Node reads it through
+# NODE_EXTRA_CA_CERTS (set above), since Node keeps its own root list.
+site_cas=(/usr/local/share/ca-certificates/*.crt)
+if [[ -e "${site_cas[0]}" ]]; then
+  mkdir -p "$work/site-ca" && cp "${site_cas[@]}" "$work/site-ca/"
+  in_box 'cp /fresh/site-ca/*.crt /usr/local/share/ca-certificates/ && update-ca-certificates >/dev/null 2>&1'
+fi
 in_box 'test ! -e /usr/include/boost && ! command -v cmake >/dev/null' ||
   { echo "fresh-test: the base image is not pristine" >&2; exit 1; }
 
