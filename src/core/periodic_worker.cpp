@@ -40,6 +40,11 @@ void PeriodicWorker::kick() {
   cv_.notify_all();
 }
 
+bool PeriodicWorker::stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void PeriodicWorker::loop() {
   for (;;) {
     try {

@@ -27,6 +27,8 @@ class PeriodicWorker {
   // Something is due: run a pass now rather than at the next tick.
   void kick();
   [[nodiscard]] const std::string& name() const { return name_; }
+  // For a long pass: stop() was called, so finish the item at hand and return.
+  [[nodiscard]] bool stopping();
 
  private:
   void loop();

@@ -154,6 +154,33 @@ std::vector<std::string> fetch_occupied(soci::session& s, long long schedule_id)
   return seats;
 }
 
+// Cancel and the hold sweeper: locks the schedule row (the lock order everywhere: the schedule,
+// then the booking) and reads its flight's route (for the caches) and departure.
+struct ScheduleToRelease {
+  RouteDate touched;
+  std::string departure_time;
+  std::string zone;
+};
+
+ScheduleToRelease lock_schedule_to_release(soci::session& s, const char* lock_sql,
+                                           long long schedule_id) {
+  std::string flight_id;
+  std::string date;
+  std::string status;
+  long long price = 0;
+  long long available = 0;
+  s << lock_sql, soci::into(flight_id), soci::into(date), soci::into(status), soci::into(price),
+      soci::into(available), soci::use(schedule_id);
+  ScheduleToRelease out;
+  int total_seats = 0;
+  int active = 0;
+  s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
+      soci::into(total_seats), soci::into(active), soci::into(out.departure_time),
+      soci::into(out.zone), soci::use(flight_id);
+  out.touched.date = date.substr(0, 10);
+  return out;
+}
+
 }  // namespace
 
 Result<std::optional<Created>> BookingStore::replay(long long user_id, const std::string& key,
@@ -370,29 +397,16 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
     // Same lock order as create (schedule first), then re-check under the lock: a concurrent
     // cancel of the same booking must not return its seats twice, and a booking the completion
     // job just closed is not cancelled.
-    std::string flight_id;
-    std::string date;
-    std::string status;
-    long long price = 0;
-    long long available = 0;
-    s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id), soci::into(date),
-        soci::into(status), soci::into(price), soci::into(available), soci::use(schedule_id);
+    const ScheduleToRelease sched =
+        lock_schedule_to_release(s, db_.pick(kLockScheduleSqlite, kLockScheduleMysql), schedule_id);
     s << db_.pick(kRecheckBookingSqlite, kRecheckBookingMysql), soci::into(booking_status),
         soci::use(out.booking_id);
     if (booking_status == "COMPLETED") return not_cancellable();
     if (booking_status != "CONFIRMED" && booking_status != "HELD") return booking_not_cancellable();
-
-    int total_seats = 0;
-    int active = 0;
-    std::string departure_time;
-    std::string zone;
-    s << kFlightOfSchedule, soci::into(out.touched.departure), soci::into(out.touched.arrival),
-        soci::into(total_seats), soci::into(active), soci::into(departure_time), soci::into(zone),
-        soci::use(flight_id);
-    out.touched.date = date.substr(0, 10);
+    out.touched = sched.touched;
     // A flight that has left is not refunded by a cancel (up to departure a cancel is allowed,
     // the sales cut-off does not apply to it).
-    auto departs = flight::departure_instant(out.touched.date, departure_time, zone);
+    auto departs = flight::departure_instant(out.touched.date, sched.departure_time, sched.zone);
     if (!departs) return departs.error();
     if (flight::sales_state(*departs, now, 0) == flight::Sales::Departed) return not_cancellable();
 
@@ -440,15 +454,8 @@ Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, 
   for (const auto& d : *due) {
     auto one = db_.transaction(
         "booking.expire_hold", [&](soci::session& s) -> Result<std::optional<CancelOutcome>> {
-          // Same lock order as create and cancel: the schedule, then the booking.
-          std::string flight_id;
-          std::string date;
-          std::string status;
-          long long price = 0;
-          long long available = 0;
-          s << db_.pick(kLockScheduleSqlite, kLockScheduleMysql), soci::into(flight_id),
-              soci::into(date), soci::into(status), soci::into(price), soci::into(available),
-              soci::use(d.schedule_id);
+          const ScheduleToRelease sched = lock_schedule_to_release(
+              s, db_.pick(kLockScheduleSqlite, kLockScheduleMysql), d.schedule_id);
           std::string booking_status;
           std::string deadline;
           soci::indicator deadline_i = soci::i_null;
@@ -463,14 +470,7 @@ Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, 
           out.booking_id = d.booking_id;
           out.booking_number = d.booking_number;
           out.schedule_id = d.schedule_id;
-          int total_seats = 0;
-          int active = 0;
-          std::string departure_time;
-          std::string zone;
-          s << kFlightOfSchedule, soci::into(out.touched.departure),
-              soci::into(out.touched.arrival), soci::into(total_seats), soci::into(active),
-              soci::into(departure_time), soci::into(zone), soci::use(flight_id);
-          out.touched.date = date.substr(0, 10);
+          out.touched = sched.touched;
           release_in_transaction(s, out, "EXPIRED", "booking hold expired");
           return std::optional<CancelOutcome>{out};
         });

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -73,54 +76,15 @@ class LeaseKeeper {
 }  // namespace
 
 RefundWorker::RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway, int lease_seconds)
-    : db_(db), gateway_(std::move(gateway)), lease_seconds_(lease_seconds) {}
-
-RefundWorker::~RefundWorker() {
-  stop();
-}
-
-// Runs without a gateway too: the gauges then show the refunds waiting for one.
-void RefundWorker::start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { loop(); });
-}
-
-void RefundWorker::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void RefundWorker::kick() {
-  {
-    std::lock_guard lock(mu_);
-    kicked_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool RefundWorker::stopping() {
-  std::lock_guard lock(mu_);
-  return stopping_;
-}
-
-void RefundWorker::loop() {
-  for (;;) {
-    process_due();
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, kTick, [this] { return stopping_ || kicked_; });
-    if (stopping_) return;
-    kicked_ = false;
-  }
-}
+    : db_(db),
+      gateway_(std::move(gateway)),
+      lease_seconds_(lease_seconds),
+      worker_("refunds", kTick, [this] { process_due(); }) {}
 
 int RefundWorker::process_due() {
   RefundOutbox outbox(db_);
   int sent = 0;
-  for (int i = 0; gateway_ && i < kBatch && !stopping(); ++i) {
+  for (int i = 0; gateway_ && i < kBatch && !worker_.stopping(); ++i) {
     auto claim = outbox.claim_next(clock::now_unix(), lease_seconds_);
     if (!claim) break;   // database down (Db logged it): try again next tick
     if (!*claim) break;  // nothing due

@@ -6,12 +6,10 @@
 // (a stalled process whose lease ran out). Every pass also refreshes the refund_outbox gauges.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "core/db.hpp"
+#include "core/periodic_worker.hpp"
 #include "services/payment/gateway.hpp"
 #include "services/payment/refund_outbox.hpp"
 
@@ -20,32 +18,24 @@ namespace cj::payment {
 class RefundWorker {
  public:
   RefundWorker(db::Db& db, std::shared_ptr<PaymentGateway> gateway, int lease_seconds);
-  ~RefundWorker();
-  RefundWorker(const RefundWorker&) = delete;
-  RefundWorker& operator=(const RefundWorker&) = delete;
 
-  void start();
-  void stop();
+  // Runs without a gateway too: the gauges then show the refunds waiting for one.
+  void start() { worker_.start(); }
+  void stop() { worker_.stop(); }
   // Something was queued: look now rather than at the next tick.
-  void kick();
+  void kick() { worker_.kick(); }
   // One pass over due refunds; returns how many were sent (used by the loop and by tests).
   int process_due();
 
  private:
   enum class Outcome { Sent, Retry, Refused, Lost, NotMarked };
-  void loop();
-  [[nodiscard]] bool stopping();
   Outcome send(RefundOutbox& outbox, const ClaimedRefund& claim);
   void refresh_metrics(RefundOutbox& outbox);
 
   db::Db& db_;
   std::shared_ptr<PaymentGateway> gateway_;
   int lease_seconds_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool kicked_ = false;
-  std::thread thread_;
+  PeriodicWorker worker_;  // last: its thread uses the members above and is joined first
 };
 
 }  // namespace cj::payment
