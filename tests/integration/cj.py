@@ -1114,8 +1114,8 @@ def process_rss_kib(pid: int) -> int:
     raise AssertionError(f"no VmRSS for pid {pid}")
 
 
-def access_log_lines(server: "Server", **match) -> list[dict]:
-    """The server's access-log records (msg == "request") whose fields equal `match`."""
+def log_records(server: "Server", msg: str, **match) -> list[dict]:
+    """The server's JSON log records with this `msg` whose fields equal `match`."""
     out = []
     for line in server.log_text().splitlines():
         if not line.startswith("{"):
@@ -1124,9 +1124,23 @@ def access_log_lines(server: "Server", **match) -> list[dict]:
             rec = json.loads(line)
         except ValueError:
             continue
-        if rec.get("msg") == "request" and all(rec.get(k) == v for k, v in match.items()):
+        if rec.get("msg") == msg and all(rec.get(k) == v for k, v in match.items()):
             out.append(rec)
     return out
+
+
+def access_log_lines(server: "Server", **match) -> list[dict]:
+    """The server's access-log records (msg == "request") whose fields equal `match`."""
+    return log_records(server, "request", **match)
+
+
+def metric_value(server: "Server", name: str) -> float:
+    """The value of the one unlabelled sample `name` on the server's /metrics (fails when absent)."""
+    r = server.get("/metrics")
+    assert r.status_code == 200, r.text[:300]
+    values = [v for n, labels, v in parse_metrics(r.text) if n == name and not labels]
+    assert len(values) == 1, f"{name}: {values}"
+    return values[0]
 
 
 def bookable_schedule(srv, min_seats: int = 10, days_ahead: int = 2) -> dict:
@@ -1142,6 +1156,36 @@ def bookable_schedule(srv, min_seats: int = 10, days_ahead: int = 2) -> dict:
     pct = None if row["pct"] is None else int(row["pct"])
     return {"sid": int(row["sid"]), "date": as_date_text(row["d"]), "dep": row["dep"],
             "arr": row["arr"], "unit": discounted(int(row["price"]), pct)}
+
+
+def replica_of(make_server, first: "Server", env: dict, start: bool = True) -> "Server":
+    """Another process on `first`'s database (the same MariaDB database or the same SQLite file)
+    with configuration `env` and `first`'s SECRET_KEY, so its tokens work on both."""
+    shared = {**{k: str(v) for k, v in env.items()}, "SECRET_KEY": first.secret_key}
+    if first.backend == "mariadb":
+        return make_server("mariadb", db_name=first.db_name, extra_env=shared, start=start)
+    return make_server("sqlite", extra_env={**shared, "DATABASE_URL": f"sqlite://{first.sqlite_path}"},
+                       start=start)
+
+
+def start_together(*servers: "Server") -> None:
+    """Starts the servers at the same moment (one thread each), so their start-up work and first
+    background passes race each other; raises the first start-up failure."""
+    errors: list[Exception] = []
+
+    def boot(srv):
+        try:
+            srv.start()
+        except Exception as e:  # noqa: BLE001 - re-raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=boot, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def search_path(row: dict) -> str:

@@ -8,14 +8,12 @@ take longer than that lease (fake_bootpay.set_delay), so a lease that were not r
 out in the middle of every send."""
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 
 import pytest
 
 import cj
-from cj import assert_json
 from fake_bootpay import bootpay, bootpay_module  # noqa: F401
 from test_payment import (MODULE_SERVER_ENV, cancel_booking, gateway_env, outbox_id_of, paid_booking,
                           assert_refund_call)
@@ -42,42 +40,11 @@ def wait_row(srv, payment_id: int, pred, what: str, timeout: float = 20.0) -> di
     return cj.wait_until(check, timeout, interval=0.05, what=what)
 
 
-def metric(srv, name: str) -> float:
-    """The value of an unlabelled sample on srv's /metrics (fails when absent)."""
-    r = srv.get("/metrics")
-    assert r.status_code == 200, r.text
-    values = [v for n, labels, v in cj.parse_metrics(r.text) if n == name and not labels]
-    assert len(values) == 1, f"{name}: {values}"
-    return values[0]
-
-
 def wait_metric(srv, name: str, pred, timeout: float = 10.0) -> float:
     def check():
-        v = metric(srv, name)
+        v = cj.metric_value(srv, name)
         return (v,) if pred(v) else None
     return cj.wait_until(check, timeout, interval=0.1, what=f"{name} on /metrics")[0]
-
-
-def log_events(srv, msg: str) -> list[dict]:
-    out = []
-    for line in srv.log_text().splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            continue
-        if ev.get("msg") == msg:
-            out.append(ev)
-    return out
-
-
-def second_server(make_server, first, backend: str, env: dict):
-    """Another process on first's database (same MariaDB database / same SQLite file)."""
-    shared = {**env, "SECRET_KEY": first.secret_key}
-    if backend == "mariadb":
-        return make_server("mariadb", db_name=first.db_name, extra_env=shared)
-    return make_server("sqlite", extra_env={**shared, "DATABASE_URL": f"sqlite://{first.sqlite_path}"})
 
 
 # ============================================================================================
@@ -86,7 +53,7 @@ def second_server(make_server, first, backend: str, env: dict):
 def test_two_processes_with_a_slow_gateway_send_every_refund_exactly_once(make_server, backend, bootpay):
     env = refund_env(bootpay)
     a = make_server(backend, extra_env=env)
-    b = second_server(make_server, a, backend, env)
+    b = cj.replica_of(make_server, a, env)
     u = a.make_user()
     paid = [paid_booking(a, u, bootpay) for _ in range(4)]
     bootpay.set_delay(SLOW_CANCEL, "cancel")
@@ -118,17 +85,17 @@ def test_two_processes_with_a_slow_gateway_send_every_refund_exactly_once(make_s
     assert sum(sent) == len(paid), sent
     for s in (a, b):
         assert wait_metric(s, "cloudjet_refund_outbox_pending", lambda v: v == 0) == 0
-        assert metric(s, "cloudjet_refund_outbox_oldest_age_seconds") == 0
-        assert not log_events(s, "refund claim was taken over; outcome not recorded")
+        assert cj.metric_value(s, "cloudjet_refund_outbox_oldest_age_seconds") == 0
+        assert not cj.log_records(s, "refund claim was taken over; outcome not recorded")
         # every renewal found the claim held (MySQL reports 0 changed rows for a same-second renewal)
-        assert not log_events(s, "refund claim taken over while its gateway call runs")
+        assert not cj.log_records(s, "refund claim taken over while its gateway call runs")
 
 
 def test_gateway_refusal_marks_the_refund_failed_and_it_is_never_sent_again(server_factory, bootpay):
     srv = server_factory(extra_env=refund_env(bootpay))
     u = srv.make_user()
     refused, fine = paid_booking(srv, u, bootpay), paid_booking(srv, u, bootpay)
-    failed_before = metric(srv, "cloudjet_refund_outbox_failed")
+    failed_before = cj.metric_value(srv, "cloudjet_refund_outbox_failed")
     bootpay.fail_next("cancel", 400)
     cancel_booking(srv, u, refused["booking_number"])
 
@@ -139,12 +106,12 @@ def test_gateway_refusal_marks_the_refund_failed_and_it_is_never_sent_again(serv
     assert [c.status for c in bootpay.calls("cancel")] == [400]  # the gateway client does not retry a 4xx
     assert bootpay.refunds() == []
 
-    alerts = cj.wait_until(lambda: log_events(srv, "ALERT refund refused by the payment gateway: FAILED, not retried"),
+    alerts = cj.wait_until(lambda: cj.log_records(srv, "ALERT refund refused by the payment gateway: FAILED, not retried"),
                            10, what="refusal alert in the log")
     assert alerts[0]["level"] == "error" and alerts[0]["payment_id"] == refused["payment_id"], alerts
     assert alerts[0]["cancel_id"] == f"cj-refund-{row['outbox_id']}", alerts
     assert wait_metric(srv, "cloudjet_refund_outbox_failed", lambda v: v >= failed_before + 1) == failed_before + 1
-    assert metric(srv, "cloudjet_refunds_failed_total") == 1
+    assert cj.metric_value(srv, "cloudjet_refunds_failed_total") == 1
     text = srv.get("/metrics").text
     for name, kind in (("cloudjet_refund_outbox_pending", "gauge"), ("cloudjet_refund_outbox_failed", "gauge"),
                        ("cloudjet_refund_outbox_oldest_age_seconds", "gauge"),
@@ -160,8 +127,8 @@ def test_gateway_refusal_marks_the_refund_failed_and_it_is_never_sent_again(serv
     assert [b["receipt_id"] for b in bootpay.refunds()] == [fine["receipt"]]
     assert outbox_row(srv, refused["payment_id"]) == row
     assert wait_metric(srv, "cloudjet_refund_outbox_pending", lambda v: v == 0) == 0
-    assert metric(srv, "cloudjet_refund_outbox_oldest_age_seconds") == 0
-    assert metric(srv, "cloudjet_refund_outbox_failed") == failed_before + 1
+    assert cj.metric_value(srv, "cloudjet_refund_outbox_oldest_age_seconds") == 0
+    assert cj.metric_value(srv, "cloudjet_refund_outbox_failed") == failed_before + 1
 
 
 def test_gateway_5xx_then_success_is_retried_with_the_same_cancel_id_and_done(server_factory, bootpay):
@@ -174,7 +141,7 @@ def test_gateway_5xx_then_success_is_retried_with_the_same_cancel_id_and_done(se
     retrying = wait_row(srv, pb["payment_id"], lambda r: r["attempts"] == 1, "first attempt recorded")
     assert (retrying["status"], retrying["claim_token"]) == ("PENDING", None), retrying
     assert "503" in retrying["last_error"], retrying
-    assert metric(srv, "cloudjet_refund_outbox_failed") == 0
+    assert cj.metric_value(srv, "cloudjet_refund_outbox_failed") == 0
     done = wait_row(srv, pb["payment_id"], lambda r: r["status"] == "DONE", "refund DONE after the backoff")
     assert (done["attempts"], done["last_error"], done["claim_token"]) == (2, None, None), done
 
@@ -186,7 +153,7 @@ def test_gateway_5xx_then_success_is_retried_with_the_same_cancel_id_and_done(se
         assert c.headers.get("idempotency-key") == cancel_id
     assert len(bootpay.refunds(pb["receipt"])) == 1
     assert wait_metric(srv, "cloudjet_refunds_sent_total", lambda v: v >= 1) == 1
-    assert metric(srv, "cloudjet_refunds_failed_total") == 0
+    assert cj.metric_value(srv, "cloudjet_refunds_failed_total") == 0
     assert wait_metric(srv, "cloudjet_refund_outbox_pending", lambda v: v == 0) == 0
 
 
@@ -204,7 +171,7 @@ def test_a_401_for_an_expired_gateway_token_is_not_a_refusal(server_factory, boo
     assert [c.status for c in calls] == [401, 200], calls
     assert calls[0].bearer != calls[1].bearer  # a new token was fetched in between
     assert len(bootpay.refunds(pb["receipt"])) == 1
-    assert metric(srv, "cloudjet_refunds_failed_total") == 0
+    assert cj.metric_value(srv, "cloudjet_refunds_failed_total") == 0
 
 
 def test_worker_whose_claim_was_taken_over_does_not_mark_the_row(server_factory, bootpay):
@@ -222,7 +189,7 @@ def test_worker_whose_claim_was_taken_over_does_not_mark_the_row(server_factory,
     srv.db_query("UPDATE refund_outbox SET claim_token = ?, next_attempt_at = ? WHERE payment_id = ?",
                  ("taken-over-by-test", far, pb["payment_id"]))
     cj.wait_until(lambda: first.status == 200, 10, what="the gateway answering the first send")
-    cj.wait_until(lambda: log_events(srv, "refund claim was taken over; outcome not recorded"), 10,
+    cj.wait_until(lambda: cj.log_records(srv, "refund claim was taken over; outcome not recorded"), 10,
                   what="the worker noticing it lost its claim")
     row = outbox_row(srv, pb["payment_id"])
     assert (row["status"], row["attempts"], row["last_error"], row["claim_token"]) == (

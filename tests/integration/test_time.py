@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 import uuid
 
@@ -161,14 +160,6 @@ def cancel(srv, user, number: str, lang: str | None = None):
 
 def admin_cancel(srv, admin: dict, number: str):
     return srv.put(f"{ADMIN}/bookings/{number}/cancel", headers=admin)
-
-
-def completed_metric(srv) -> float:
-    r = srv.get("/metrics")
-    assert r.status_code == 200, r.text[:300]
-    values = [v for name, _labels, v in cj.parse_metrics(r.text) if name == "cloudjet_bookings_completed_total"]
-    assert len(values) == 1, values
-    return values[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,7 +360,7 @@ def test_departed_flights_cannot_be_booked_or_cancelled_and_complete_later(make_
     cj.wait_until(lambda: status_of(srv, b["booking_id"]) == "COMPLETED", 10, what="the completion job")
     assert [status_of(srv, x["booking_id"]) for x in (a, b, c, d)] == ["COMPLETED", "COMPLETED", "CANCELLED",
                                                                          "CONFIRMED"]
-    assert completed_metric(srv) == 2
+    assert cj.metric_value(srv, "cloudjet_bookings_completed_total") == 2
     user.token = srv.login(user.email, user.password)
     mine = my_bookings(srv, user)
     assert [mine[x["booking_id"]]["status"] for x in (a, b, c, d)] == ["COMPLETED", "COMPLETED", "CANCELLED",
@@ -405,26 +396,8 @@ def test_completion_job_on_two_processes_completes_each_booking_once(make_server
     # Two processes on one database, started together at 2026-11-26 12:00 KST, the job every second.
     later = {"CLOUDJET_FAKE_NOW": "2026-11-26T12:00:00+09:00", "BOOKING_COMPLETE_INTERVAL_SECONDS": "1"}
     setup.env.update(later)
-    shared = {**MODULE_SERVER_ENV, **later, "SECRET_KEY": setup.secret_key}
-    if backend == "mariadb":
-        other = make_server("mariadb", db_name=setup.db_name, extra_env=shared, start=False)
-    else:
-        other = make_server("sqlite", extra_env={**shared, "DATABASE_URL": f"sqlite://{setup.sqlite_path}"},
-                            start=False)
-    errors = []
-
-    def boot(srv):
-        try:
-            srv.start()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=boot, args=(s,)) for s in (setup, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    other = cj.replica_of(make_server, setup, {**MODULE_SERVER_ENV, **later}, start=False)
+    cj.start_together(setup, other)
 
     def all_completed():
         rows = setup.db_query("SELECT booking_id, status FROM bookings")
@@ -438,10 +411,10 @@ def test_completion_job_on_two_processes_completes_each_booking_once(make_server
     assert statuses[last["booking_id"]] == "CANCELLED"
     assert len(statuses) == len(departed) + len(future) + 1
     # Each booking was completed by exactly one of the two processes.
-    counts = [completed_metric(setup), completed_metric(other)]
+    counts = [cj.metric_value(setup, "cloudjet_bookings_completed_total"), cj.metric_value(other, "cloudjet_bookings_completed_total")]
     assert sum(counts) == len(departed), counts
     for srv in (setup, other):
-        assert "bookings of departed flights completed" in srv.log_text() or completed_metric(srv) == 0
+        assert "bookings of departed flights completed" in srv.log_text() or cj.metric_value(srv, "cloudjet_bookings_completed_total") == 0
 
 
 # ---------------------------------------------------------------------------------------------
