@@ -26,6 +26,10 @@ struct Request {
   std::string body;
   std::string request_id;
   std::string client_ip;
+  // W3C trace context of this request's server span (32 / 16 lower-case hex digits); empty when
+  // tracing is off. Log lines written for the request carry them.
+  std::string trace_id;
+  std::string span_id;
 
   [[nodiscard]] std::optional<std::string> header(std::string_view lower_name) const;
   [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
