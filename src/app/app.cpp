@@ -7,6 +7,7 @@
 #include "services/booking/hold_sweep.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/orphan_refunds.hpp"
 #include "services/payment/routes.hpp"
 
@@ -75,6 +76,8 @@ void App::after_cancel(long long schedule_id, const std::string& departure,
                        const std::string& arrival, const std::string& date, int refunds_queued) {
   catalog_cache->invalidate_search(departure, arrival, date);
   catalog_cache->invalidate_seats(schedule_id);
+  // Each queued refund is a captured payment that became CANCELLED in the committed release.
+  payment::counters::entered(payment::counters::State::Cancelled, refunds_queued);
   if (refunds_queued > 0) refunds->kick();
 }
 

@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "http/paging.hpp"
+#include "services/booking/counters.hpp"
 #include "services/booking/store.hpp"
 
 namespace cj::booking {
@@ -51,6 +52,7 @@ class BookingRoutes {
       app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
                                             out->touched->date);
       app_.catalog_cache->invalidate_seats(in->schedule_id);
+      counters::created(out->created.status);
       log::info("booking created", {{"request_id", rq.request_id},
                                     {"booking_id", out->created.booking_id},
                                     {"schedule_id", in->schedule_id},
@@ -77,6 +79,7 @@ class BookingRoutes {
     if (!out) return http::error_response(rq, out.error());
     app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival,
                       out->touched.date, out->refunds_queued);
+    counters::cancelled("user");
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
     return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},

@@ -4,6 +4,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/store.hpp"
 
 namespace cj::payment {
@@ -20,6 +21,7 @@ int refund_orphaned_payments(App& app) {
   }
   if (*queued > 0) {
     metrics::Registry::instance().count_orphan_refunds(*queued);
+    counters::entered(counters::State::Cancelled, *queued);
     log::warn("captured payments attached to no booking, refunds queued", {{"payments", *queued}});
     app.refunds->kick();
   }
