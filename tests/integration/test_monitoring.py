@@ -450,6 +450,11 @@ def test_cache_pool_and_booking_metrics(monitored):
     assert states == {"REQUESTED": 0, "PAID": 0, "FAILED": 0, "CANCELLED": 0}, states
     throttled = {s["metric"]["kind"]: float(s["value"][1]) for s in prom.query("cloudjet_auth_throttled_total")}
     assert throttled == {"login": 0, "signup": 0}, throttled
+    if backend == "sqlite":
+        # Group commit: every write of the traffic (signups, bookings, cancels...) went through it.
+        commits = prom.value("cloudjet_db_group_commits_total")
+        units = prom.value("cloudjet_db_group_commit_units_total")
+        assert commits >= 6 and units >= commits, (units, commits)
     assert prom.value("cloudjet_refund_outbox_pending") >= 0
     assert prom.value("cloudjet_refund_outbox_failed") == 0
     assert prom.value("cloudjet_refund_outbox_oldest_age_seconds") >= 0
