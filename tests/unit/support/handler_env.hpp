@@ -125,6 +125,15 @@ class HandlerEnv : public ::testing::Test {
     return rq;
   }
 
+  // A valid booking of schedule 1 for one passenger at the fare (user 1).
+  static nlohmann::json booking_body(const std::string& seat) {
+    return {{"scheduleId", 1},
+            {"passengers", {{{"name", "홍길동"}, {"birth", "1990-01-01"}, {"gender", "M"}}}},
+            {"seats", {seat}},
+            {"contactInfo", {{"email", "u@x.com"}, {"phone", "010-1234-5678"}}},
+            {"totalAmount", kFare}};
+  }
+
   static nlohmann::json json_of(const http::Response& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
   }

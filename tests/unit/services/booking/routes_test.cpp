@@ -10,7 +10,6 @@
 namespace {
 
 using cj::flight::CatalogCache;
-using cj::testing::kFare;
 using cj::testing::kFlightDate;
 
 class BookingRoutesTest : public cj::testing::HandlerEnv {
@@ -19,14 +18,6 @@ class BookingRoutesTest : public cj::testing::HandlerEnv {
     HandlerEnv::SetUp();
     service_ = cj::booking::make_service(
         {*db_, config_, authenticator_, *catalog_, *invalidator_, refunds_});
-  }
-
-  static nlohmann::json booking_body(const std::string& seat) {
-    return {{"scheduleId", 1},
-            {"passengers", {{{"name", "홍길동"}, {"birth", "1990-01-01"}, {"gender", "M"}}}},
-            {"seats", {seat}},
-            {"contactInfo", {{"email", "u@x.com"}, {"phone", "010-1234-5678"}}},
-            {"totalAmount", kFare}};
   }
 
   cj::http::Response book(const std::string& seat, const std::string& idempotency_key = "") {
