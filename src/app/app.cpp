@@ -7,6 +7,7 @@
 #include "services/booking/hold_sweep.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/orphan_refunds.hpp"
 #include "services/payment/routes.hpp"
 #include "services/payment/store.hpp"
@@ -26,7 +27,11 @@ class OutboxRefunds final : public booking::Refunds {
                            const std::string& reason) override {
     return payment::queue_refunds_in_transaction(s, db_.is_sqlite(), booking_id, reason);
   }
-  void send_queued() override { worker_.kick(); }
+  void send_queued(int queued) override {
+    // Each queued refund is a captured payment that became CANCELLED in the committed release.
+    payment::counters::entered(payment::counters::State::Cancelled, queued);
+    worker_.kick();
+  }
 
  private:
   db::Db& db_;

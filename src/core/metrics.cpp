@@ -262,6 +262,19 @@ class PromRegistry final : public Registry {
   void count_refund_sent() override { refunds_sent_.Increment(); }
   void count_refund_failed() override { refunds_failed_.Increment(); }
 
+  Counter& counter(const std::string& name, const std::string& help,
+                   const std::map<std::string, std::string>& labels) override {
+    std::lock_guard lock(mu_);
+    auto it = counter_families_.find(name);
+    if (it == counter_families_.end()) {
+      auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+      it = counter_families_.emplace(name, &family).first;
+    }
+    auto child = std::make_unique<PromCounter>(it->second->Add(labels));
+    counters_.push_back(std::move(child));
+    return *counters_.back();
+  }
+
   std::string render() override {
     {
       std::lock_guard lock(mu_);
@@ -297,6 +310,16 @@ class PromRegistry final : public Registry {
   };
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauge_families_;
   std::vector<Probe> probes_;
+  class PromCounter final : public Counter {
+   public:
+    explicit PromCounter(prometheus::Counter& c) : c_(c) {}
+    void add(double v) override { c_.Increment(v); }
+
+   private:
+    prometheus::Counter& c_;
+  };
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counter_families_;
+  std::vector<std::unique_ptr<PromCounter>> counters_;
 };
 
 }  // namespace

@@ -17,6 +17,15 @@ class RouteMetrics {
   virtual void observe(int status, double seconds) = 0;
 };
 
+// One labelled counter child, resolved once and kept: incrementing it takes no lock and no
+// label lookup.
+class Counter {
+ public:
+  virtual ~Counter() = default;
+  virtual void add(double v) = 0;
+  void inc() { add(1); }
+};
+
 class Registry {
  public:
   static Registry& instance();
@@ -44,6 +53,11 @@ class Registry {
   // Refunds this process had the gateway make, and those the gateway refused (now FAILED).
   virtual void count_refund_sent() = 0;
   virtual void count_refund_failed() = 0;
+  // The child of counter family `name` with these labels (the family is created on first use);
+  // the reference lives as long as the registry. Services keep their own business counters this
+  // way (services/*/metrics.cpp) instead of growing this interface.
+  virtual Counter& counter(const std::string& name, const std::string& help,
+                           const std::map<std::string, std::string>& labels) = 0;
   virtual std::string render() = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "http/paging.hpp"
 #include "services/admin/airports.hpp"
 #include "services/admin/store.hpp"
+#include "services/booking/counters.hpp"
 #include "services/booking/store.hpp"
 
 namespace cj::admin {
@@ -188,6 +189,7 @@ class AdminRoutes {
     if (!r) return http::error_response(rq, r.error());
     const booking::CancelOutcome done =
         booking::finish_release(std::move(*r), deps_.catalog, deps_.refunds);
+    booking::counters::cancelled("admin");
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", done.booking_id}, {"by", "admin"}});
     return http::json_response(200, {{"message", "예약이 취소되었습니다."}, {"success", true}});

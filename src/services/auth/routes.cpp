@@ -9,6 +9,7 @@
 #include "core/security.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/auth/counters.hpp"
 #include "services/auth/store.hpp"
 
 namespace cj::auth {
@@ -39,6 +40,7 @@ class AuthRoutes {
     const std::string client_key = "signup:" + net::client_bucket(rq.client_ip);
     if (const int wait = deps_.login_limiter.retry_after(client_key, policy.max_per_client);
         wait > 0) {
+      counters::throttled(counters::Throttle::Signup);
       Response r = http::error_response(rq, errors::too_many_signups());
       r.headers.emplace_back("Retry-After", std::to_string(wait));
       return r;
@@ -66,6 +68,7 @@ class AuthRoutes {
         std::max(deps_.login_limiter.retry_after(email_key, policy.max_failures_per_email),
                  deps_.login_limiter.retry_after(client_key, policy.max_failures_per_client));
     if (wait > 0) {
+      counters::throttled(counters::Throttle::Login);
       Response r = http::error_response(rq, errors::too_many_attempts());
       r.headers.emplace_back("Retry-After", std::to_string(wait));
       return r;

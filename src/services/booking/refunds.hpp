@@ -16,8 +16,9 @@ class Refunds {
   // queues one refund per captured payment of the booking; returns how many.
   virtual int queue_in_transaction(soci::session& s, long long booking_id,
                                    const std::string& reason) = 0;
-  // After the commit: what was queued goes out now rather than at the worker's next pass.
-  virtual void send_queued() = 0;
+  // After the commit of a release that queued `queued` (> 0) refunds: they go out now rather than
+  // at the worker's next pass.
+  virtual void send_queued(int queued) = 0;
 };
 
 }  // namespace cj::booking

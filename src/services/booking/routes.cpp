@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "http/paging.hpp"
+#include "services/booking/counters.hpp"
 #include "services/booking/store.hpp"
 #include "services/flight/catalog_cache.hpp"
 
@@ -50,6 +51,7 @@ class BookingRoutes {
     if (!out) return http::error_response(rq, out.error());
     const Created created = deps_.catalog.apply(std::move(*out));
     if (!created.replayed) {
+      counters::created(created.status);
       log::info("booking created", {{"request_id", rq.request_id},
                                     {"booking_id", created.booking_id},
                                     {"schedule_id", in->schedule_id},
@@ -75,6 +77,7 @@ class BookingRoutes {
     auto out = store_.cancel(who.user_id, number, clock::now_unix(), deps_.refunds);
     if (!out) return http::error_response(rq, out.error());
     const CancelOutcome done = finish_release(std::move(*out), deps_.catalog, deps_.refunds);
+    counters::cancelled("user");
     log::info("booking cancelled",
               {{"request_id", rq.request_id}, {"booking_id", done.booking_id}, {"by", "user"}});
     return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},

@@ -662,7 +662,7 @@ namespace cj::booking {
 CancelOutcome finish_release(Written<CancelOutcome> released, flight::CatalogInvalidator& catalog,
                              Refunds& refunds) {
   CancelOutcome out = catalog.apply(std::move(released));
-  if (out.refunds_queued > 0) refunds.send_queued();
+  if (out.refunds_queued > 0) refunds.send_queued(out.refunds_queued);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/refund_worker.hpp"
 #include "services/payment/store.hpp"
 
@@ -20,6 +21,7 @@ int refund_orphaned_payments(db::Db& db, int grace_minutes, RefundWorker& refund
   }
   if (*queued > 0) {
     metrics::Registry::instance().count_orphan_refunds(*queued);
+    counters::entered(counters::State::Cancelled, *queued);
     log::warn("captured payments attached to no booking, refunds queued", {{"payments", *queued}});
     refunds.kick();
   }

@@ -6,6 +6,7 @@
 #include "core/validate.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/refund_worker.hpp"
 #include "services/payment/store.hpp"
 
@@ -52,6 +53,7 @@ class PaymentRoutes {
     const std::string order_id = in->order_id.value_or(new_order_id(who.user_id, in->schedule_id));
     auto p = store_.create(who.user_id, *in, order_id);
     if (!p) return http::error_response(rq, p.error());
+    counters::entered(counters::State::Requested);
     const auto& key = deps_.config.bootpay_rest_api_key;
     return http::json_response(
         200, {{"success", true},
@@ -90,6 +92,7 @@ class PaymentRoutes {
     if (!event->paid) {
       auto t = store_.mark_failed(event->order_id, raw);
       if (!t) return http::error_response(rq, t.error());
+      if (*t == Transition::Applied) counters::entered(counters::State::Failed);
       if (*t == Transition::NoChange) {
         log::info(
             "late or repeated failure event ignored",
@@ -127,6 +130,7 @@ class PaymentRoutes {
     switch (*t) {
       case Transition::Applied:
       case Transition::Confirmed:
+        counters::entered(counters::State::Paid);
         log::info("payment paid", {{"request_id", rq.request_id},
                                    {"payment_id", p.payment_id},
                                    {"booking_confirmed", *t == Transition::Confirmed}});
@@ -134,6 +138,9 @@ class PaymentRoutes {
       case Transition::Refunded:
         log::warn("payment arrived for an ended booking, refund queued",
                   {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
+        // It was captured (PAID at the gateway) and is CANCELLED with its refund queued.
+        counters::entered(counters::State::Paid);
+        counters::entered(counters::State::Cancelled);
         deps_.refunds.kick();
         break;
       case Transition::NoChange: break;

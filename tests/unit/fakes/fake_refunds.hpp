@@ -17,14 +17,18 @@ class FakeRefunds final : public booking::Refunds {
   };
   int refunds_per_booking = 0;  // what queue_in_transaction reports (captured payments)
   std::vector<Queued> queued;
-  int sends = 0;
+  int sends = 0;  // send_queued calls
+  int sent = 0;   // refunds they announced
 
   int queue_in_transaction(soci::session&, long long booking_id,
                            const std::string& reason) override {
     queued.push_back({booking_id, reason});
     return refunds_per_booking;
   }
-  void send_queued() override { ++sends; }
+  void send_queued(int queued) override {
+    ++sends;
+    sent += queued;
+  }
 };
 
 }  // namespace cj::fakes
