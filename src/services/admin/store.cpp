@@ -603,18 +603,17 @@ Result<Written<Unit>> AdminStore::delete_discount(long long discount_id, const A
   });
 }
 
-Result<Listing> AdminStore::list_bookings(http::Page page) {
+Result<Listing> AdminStore::list_bookings(Page page) {
   return bookings_where("", {}, page);
 }
 
 Result<Listing> AdminStore::search_bookings(const std::string& term) {
   const std::string pattern = like_pattern(term);
-  return bookings_where(kSearchWhere, std::vector<std::string>(6, pattern), http::Page{});
+  return bookings_where(kSearchWhere, std::vector<std::string>(6, pattern), Page{});
 }
 
 Result<Listing> AdminStore::bookings_where(const std::string& where,
-                                           const std::vector<std::string>& params,
-                                           http::Page page) {
+                                           const std::vector<std::string>& params, Page page) {
   return db_.run("admin.bookings", [&](soci::session& s) {
     Listing out;
     {
@@ -717,7 +716,7 @@ Result<Listing> AdminStore::bookings_where(const std::string& where,
   });
 }
 
-Result<Listing> AdminStore::audit_log(http::Page page) {
+Result<Listing> AdminStore::audit_log(Page page) {
   return db_.run("admin.audit_log", [&](soci::session& s) {
     Listing out;
     s << kAuditCount, soci::into(out.total);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/db.hpp"
-#include "http/paging.hpp"
+#include "core/page.hpp"
 #include "services/admin/model.hpp"
 #include "services/flight/catalog_invalidator.hpp"
 
@@ -58,16 +58,16 @@ class AdminStore {
   Result<Written<Unit>> delete_discount(long long discount_id, const Actor& who);
 
   // page.limit == 0: everything up to the cap.
-  Result<Listing> list_bookings(http::Page page);
+  Result<Listing> list_bookings(Page page);
   Result<Listing> search_bookings(const std::string& term);
-  Result<Listing> audit_log(http::Page page);
+  Result<Listing> audit_log(Page page);
 
   static void record(soci::session& s, const Actor& who, const std::string& action,
                      const std::string& target, const nlohmann::json& summary);
 
  private:
   Result<Listing> bookings_where(const std::string& where, const std::vector<std::string>& params,
-                                 http::Page page);
+                                 Page page);
   db::Db& db_;
 };
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/db.hpp"
-#include "http/paging.hpp"
+#include "core/page.hpp"
 #include "services/booking/model.hpp"
 #include "services/booking/refunds.hpp"
 #include "services/flight/catalog_invalidator.hpp"
@@ -35,7 +35,7 @@ struct SeatMapOut {
   long long available_seats = 0;
 };
 
-using Page = http::Page;  // limit 0: no paging (capped by kMaxListed)
+// Page::limit 0: no paging (capped by kMaxListed).
 constexpr int kMaxListed = 500;
 
 // How bookings are held and limited (BOOKING_HOLD_MINUTES, MAX_UNPAID_BOOKINGS_PER_USER).

@@ -96,6 +96,7 @@ TEST_F(BookingRoutesTest, ACancelReturnsTheSeatsDropsTheCachesAndSendsTheRefunds
   ASSERT_EQ(refunds_.queued.size(), 1U);
   EXPECT_EQ(refunds_.queued[0].reason, "customer cancelled");
   EXPECT_EQ(refunds_.sends, 1);
+  EXPECT_EQ(refunds_.sent, 1);
 }
 
 TEST_F(BookingRoutesTest, ACancelWithNothingCapturedSendsNoRefund) {
