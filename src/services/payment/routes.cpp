@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "services/payment/counters.hpp"
+#include "services/payment/refund_worker.hpp"
 #include "services/payment/store.hpp"
 
 namespace cj::payment {
@@ -42,7 +43,7 @@ Result<nlohmann::json> webhook_fields(const Request& rq) {
 
 class PaymentRoutes {
  public:
-  explicit PaymentRoutes(App& app) : app_(app), store_(*app.db) {}
+  explicit PaymentRoutes(const Deps& deps) : deps_(deps), store_(deps.db) {}
 
   Response init(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
@@ -53,7 +54,7 @@ class PaymentRoutes {
     auto p = store_.create(who.user_id, *in, order_id);
     if (!p) return http::error_response(rq, p.error());
     counters::entered(counters::State::Requested);
-    const auto& key = app_.config.bootpay_rest_api_key;
+    const auto& key = deps_.config.bootpay_rest_api_key;
     return http::json_response(
         200, {{"success", true},
               {"payment_id", p->payment_id},
@@ -67,7 +68,7 @@ class PaymentRoutes {
   }
 
   Response webhook(const Request& rq) {
-    const auto& secret = app_.config.bootpay_private_key;
+    const auto& secret = deps_.config.bootpay_private_key;
     // Without a key nobody can be verified, so nobody is trusted.
     if (secret.empty()) return http::error_response(rq, webhook_disabled());
     auto signature = rq.header("bootpay-signature");
@@ -114,9 +115,9 @@ class PaymentRoutes {
                   {"received", event->price ? *event->price : -1}});
       return http::error_response(rq, amount_mismatch());
     }
-    if (app_.gateway) {
+    if (deps_.gateway) {
       // Trust the gateway's own record, asked over its API, not the webhook body alone.
-      auto receipt = app_.gateway->lookup(*event->receipt_id);
+      auto receipt = deps_.gateway->lookup(*event->receipt_id);
       if (!receipt) return http::error_response(rq, receipt.error());
       if (receipt->order_id != p.order_id || receipt->price != p.amount || !receipt->completed) {
         log::error("ALERT gateway receipt disagrees with webhook",
@@ -140,7 +141,7 @@ class PaymentRoutes {
         // It was captured (PAID at the gateway) and is CANCELLED with its refund queued.
         counters::entered(counters::State::Paid);
         counters::entered(counters::State::Cancelled);
-        app_.refunds->kick();
+        deps_.refunds.kick();
         break;
       case Transition::NoChange: break;
     }
@@ -172,17 +173,17 @@ class PaymentRoutes {
   }
 
  private:
-  App& app_;
+  Deps deps_;
   PaymentStore store_;
 };
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto r = std::make_shared<PaymentRoutes>(app);
-  const http::Authenticator& auth = app.authenticator;
+http::Service make_service(const Deps& deps) {
+  auto r = std::make_shared<PaymentRoutes>(deps);
+  const http::Authenticator& auth = deps.authenticator;
   const std::string p = "/api/payments";
-  http::Service s{"payment", app.config.ports.payment, {}};
+  http::Service s{"payment", deps.config.ports.payment, {}};
   s.routes.push_back(
       {"POST", p + "/init",
        http::authed(auth, [r](const Request& rq, const auto& who) { return r->init(rq, who); })});
@@ -193,7 +194,7 @@ http::Service make_service(App& app) {
   s.routes.push_back(
       {"POST", p + "/attach-booking",
        http::authed(auth, [r](const Request& rq, const auto& who) { return r->attach(rq, who); })});
-  s.routes.push_back(http::health_route(p, "payment", app.config.ports.payment));
+  s.routes.push_back(http::health_route(p, "payment", deps.config.ports.payment));
   return s;
 }
 
