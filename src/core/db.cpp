@@ -4,10 +4,14 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <chrono>
+#include <map>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/trace.hpp"
 
 namespace cj::db {
 namespace {
@@ -40,7 +44,56 @@ std::string connection_string(const DbConfig& c) {
   return s;
 }
 
+// The latency histogram of each op name, resolved once: ops are string constants in the stores,
+// a few dozen in all, so the map stops growing after warm-up and is read under a shared lock.
+metrics::Histogram& op_histogram(std::string_view op) {
+  static std::shared_mutex mu;
+  static std::map<std::string, metrics::Histogram*, std::less<>> by_op;
+  {
+    std::shared_lock lock(mu);
+    if (auto it = by_op.find(op); it != by_op.end()) return *it->second;
+  }
+  std::unique_lock lock(mu);
+  auto it = by_op.find(op);
+  if (it == by_op.end()) {
+    auto* h = &metrics::Registry::instance().histogram(
+        "cloudjet_db_query_duration_seconds",
+        "Latency of each named database operation (a query or a transaction), retries included",
+        {{"query", std::string(op)}}, metrics::fast_latency_buckets());
+    it = by_op.emplace(std::string(op), h).first;
+  }
+  return *it->second;
+}
+
 }  // namespace
+
+struct OpObserver::State {
+  trace::Span span;
+  metrics::Histogram& histogram;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  State(std::string_view op, metrics::Histogram& h)
+      : span(op, trace::SpanKind::Client), histogram(h) {}
+};
+
+OpObserver::OpObserver(const Db& db, std::string_view op)
+    : state_(std::make_unique<State>(op, op_histogram(op))) {
+  if (state_->span.recording()) {
+    state_->span.set("db.system.name", db.is_sqlite() ? "sqlite" : "mysql");
+    state_->span.set("db.operation.name", op);
+  }
+}
+
+OpObserver::~OpObserver() {
+  state_->histogram.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->start).count());
+}
+
+void OpObserver::failed(const Error& error) {
+  // Store-level refusals (409 seat taken, 404) are answers, not database failures.
+  if (error.status < 500) return;
+  state_->span.set("error.type", error.code);
+  state_->span.set_error(error.message_en);
+}
 
 Error unavailable_error() {
   return Error{503, "database_unavailable",
