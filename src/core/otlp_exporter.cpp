@@ -105,6 +105,7 @@ OtlpExporter::OtlpExporter(Options options, Post post)
 }
 
 OtlpExporter::~OtlpExporter() {
+  unset_sink(this);
   shutdown();
 }
 

@@ -126,6 +126,10 @@ void set_sink(SpanSink* sink) {
   g_sink.store(sink, std::memory_order_release);
 }
 
+void unset_sink(SpanSink* sink) {
+  g_sink.compare_exchange_strong(sink, nullptr, std::memory_order_acq_rel);
+}
+
 bool exporting() {
   return g_sink.load(std::memory_order_acquire) != nullptr;
 }

@@ -79,6 +79,9 @@ class SpanSink {
 // Installs the process's sink (nullptr: record nothing). The sink must outlive every span that
 // may end while it is installed; uninstall it before destroying it.
 void set_sink(SpanSink* sink);
+// Uninstalls `sink` if it is the one installed (a sink's destructor calls it, so an early return
+// that destroys the exporter cannot leave spans a dangling sink).
+void unset_sink(SpanSink* sink);
 [[nodiscard]] bool exporting();
 
 // The thread's current span context and the service it works for; nullptr / empty when none.

@@ -246,6 +246,57 @@ def test_a_cancel_in_the_booking_process_is_refunded_in_the_same_trace_by_the_pa
     assert access_line(booking, rid)["trace_id"] == trace_id
 
 
+def refund_trace(srv, otlp, payment_id: int) -> tuple[str, str, dict]:
+    """(trace id, span id) stored with the payment's refund row, and the refund.send span that
+    continued it."""
+    stored = cj.wait_until(lambda: srv.db_scalar("SELECT traceparent AS tp FROM refund_outbox WHERE payment_id = ?",
+                                                 (payment_id,)), 20, what="refund row with a traceparent")
+    m = re.fullmatch(r"00-([0-9a-f]{32})-([0-9a-f]{16})-01", stored)
+    assert m, stored
+    send = otlp.wait_for(lambda s: [x for x in s if x["traceId"] == m.group(1) and x["name"] == "refund.send"],
+                         timeout=20, what="refund.send span")[0]
+    assert send["parentSpanId"] == m.group(2), (send, stored)
+    return m.group(1), m.group(2), send
+
+
+def test_a_late_paid_webhook_and_the_orphan_refunder_queue_refunds_in_their_own_traces(
+        make_server, backend, otlp, bootpay):
+    srv = make_server(backend, extra_env={**trace_env(otlp), **gateway_env(bootpay),
+                                          "ORPHAN_PAYMENT_REFUND_MINUTES": "30", "SWEEP_INTERVAL_SECONDS": "1"})
+    u = srv.make_user()
+    # late PAID: the booking was cancelled before the payment was captured
+    b = create_booking(srv, u)
+    p = init_payment(srv, u, amount=b["amount"], scheduleId=b["schedule_id"])
+    assert attach(srv, u, p["order_id"], b["booking_id"]).status_code == 200
+    assert srv.post(f"/api/bookings/{b['booking_number']}/cancel", headers=u.auth).status_code == 200
+    receipt = new_receipt()
+    bootpay.add_receipt(receipt, p["order_id"], b["amount"])
+    trace_id = new_trace()
+    assert webhook_traced(srv, paid_event(p["order_id"], receipt, b["amount"]), traceparent(trace_id)).status_code == 200
+    hook = server_span(otlp, trace_id, "POST /api/payments/webhook")
+    stored_trace, stored_span, send = refund_trace(srv, otlp, p["payment_id"])
+    assert (stored_trace, stored_span) == (trace_id, hook["spanId"])
+    call = cj.wait_until(lambda: [c for c in bootpay.calls("cancel") if c.body.get("receipt_id") == receipt], 20,
+                         what="late refund sent")[0]
+    assert call.headers["traceparent"].startswith(f"00-{trace_id}-")
+
+    # orphan: paid 31 minutes ago, attached to nothing; no request asked for its refund
+    orphan = init_payment(srv, u, 130000)
+    orphan_receipt = new_receipt()
+    bootpay.add_receipt(orphan_receipt, orphan["order_id"], 130000)
+    assert webhook_traced(srv, paid_event(orphan["order_id"], orphan_receipt, 130000),
+                          traceparent(new_trace())).status_code == 200
+    past = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 31 * 60))
+    srv.db_query("UPDATE payments SET updated_at = ? WHERE order_id = ?", (past, orphan["order_id"]))
+    orphan_trace, orphan_span, send = refund_trace(srv, otlp, orphan["payment_id"])
+    root = otlp.wait_for(lambda s: [x for x in s if x["spanId"] == orphan_span], what="orphan refunder span")[0]
+    assert root["name"] == "payment.refund_orphan" and root["parentSpanId"] == "", root
+    assert root["service"] == "cloudjet-payment" and root["traceId"] == orphan_trace
+    call = cj.wait_until(lambda: [c for c in bootpay.calls("cancel") if c.body.get("receipt_id") == orphan_receipt],
+                         20, what="orphan refund sent")[0]
+    assert call.headers["traceparent"].startswith(f"00-{orphan_trace}-")
+
+
 def test_the_gateway_calls_of_a_webhook_carry_its_trace(server_factory, otlp, bootpay):
     srv = server_factory(extra_env={**trace_env(otlp), **gateway_env(bootpay)})
     u = srv.make_user()
