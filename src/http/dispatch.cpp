@@ -104,7 +104,9 @@ std::optional<trace::SpanContext> incoming_context(const Request& rq) {
 }
 
 // Method, path, headers, request id and client: what every answer needs, matched route or not.
-Request basic_request(const Context& ctx, const restinio::request_t& req) {
+// `trace_ids`: fill trace_id/span_id for an answer that gets no span (a routed request takes its
+// server span's instead).
+Request basic_request(const Context& ctx, const restinio::request_t& req, bool trace_ids = true) {
   Request rq;
   const auto& h = req.header();
   rq.method = h.method().c_str();
@@ -123,6 +125,7 @@ Request basic_request(const Context& ctx, const restinio::request_t& req) {
     // keep "unknown"
   }
   rq.client_ip = resolve_client(peer, forwarded_for, ctx.config.trusted_proxies);
+  if (!trace_ids) return rq;
   // Answers without a route (404, 405, OPTIONS, refusals) record no span, but their log lines
   // still name the caller's trace (or a new one).
   const auto parent = incoming_context(rq);
@@ -210,8 +213,6 @@ bool valid_path(std::string_view path) {
   }
 }
 
-}  // namespace
-
 // The SERVER span of a routed request: `<METHOD> <route template>`, continuing the caller's
 // trace when it sent a valid traceparent. Its ids become the request's (logs, access log).
 std::shared_ptr<trace::Span> start_server_span(Request& rq, const std::string& service) {
@@ -231,6 +232,8 @@ std::shared_ptr<trace::Span> start_server_span(Request& rq, const std::string& s
   rq.span_id = span->context().span_id;
   return span;
 }
+
+}  // namespace
 
 // One registered route on one listener.
 struct Entry {
@@ -319,7 +322,7 @@ class Dispatcher {
  private:
   Request make_request(const Entry& entry, const restinio::request_t& req,
                        const restinio::router::route_params_t& params, bool& bad_query) const {
-    Request rq = basic_request(ctx_, req);
+    Request rq = basic_request(ctx_, req, /*trace_ids=*/false);
     rq.route = entry.path;
     for (const auto& name : entry.params) {
       if (auto v = params.get_param(name)) rq.params.emplace_back(name, std::string(*v));
