@@ -368,3 +368,15 @@ def test_without_an_endpoint_nothing_is_exported_and_logs_still_carry_trace_ids(
     assert otlp.requests == 0 and otlp.spans() == []
     text = srv.get("/metrics").text
     assert "cloudjet_trace_spans_exported_total" not in text  # no exporter in this process
+
+
+def test_spans_still_queued_are_sent_on_a_graceful_stop(make_server, otlp):
+    # An hour's delay and a large batch: only the shutdown flush can send these.
+    srv = make_server("sqlite", extra_env=trace_env(otlp, OTEL_BSP_SCHEDULE_DELAY="3600000"))
+    trace_id = new_trace()
+    assert srv.get("/api/flights/airports", headers={"traceparent": traceparent(trace_id)}).status_code == 200
+    time.sleep(0.5)
+    assert otlp.spans(traceId=trace_id) == []
+    srv.stop()  # asserts exit 0
+    span = server_span(otlp, trace_id, "GET /api/flights/airports")
+    assert span["parentSpanId"] == PARENT

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -7,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/otlp_exporter.hpp"
 #include "core/trace.hpp"
@@ -283,6 +286,60 @@ TEST(OtlpExporter, ItsThreadSendsBySizeOrDelayAndFlushesOnShutdown) {
   EXPECT_EQ(exporter.exported(), 7U);
   exporter.submit(sample_span("flight", "late", true));  // after shutdown: dropped
   EXPECT_EQ(exporter.dropped(), 1U);
+}
+
+}  // namespace
+
+namespace {
+
+cj::Result<cj::Config> load_env(std::map<std::string, std::string> env) {
+  cj::ConfigSources s;
+  s.env = std::move(env);
+  return cj::load_config(s);
+}
+
+TEST(TraceConfig, TheOtelVariablesAsTheSdkReadsThem) {
+  auto off = load_env({});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->trace.enabled());
+  EXPECT_EQ(off->trace.max_queue, 2048);
+  EXPECT_EQ(off->trace.max_batch, 512);
+  EXPECT_EQ(off->trace.schedule_delay_ms, 1000);
+
+  auto base = load_env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318/"},
+                        {"OTEL_SERVICE_NAME", "airline"},
+                        {"OTEL_BSP_MAX_QUEUE_SIZE", "100"},
+                        {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"},
+                        {"OTEL_BSP_SCHEDULE_DELAY", "250"}});
+  ASSERT_TRUE(base.ok());
+  EXPECT_EQ(base->trace.endpoint, "http://jaeger:4318/v1/traces");
+  EXPECT_EQ(base->trace.service_name, "airline");
+  EXPECT_EQ(base->trace.max_queue, 100);
+  EXPECT_EQ(base->trace.max_batch, 100);  // never more than the queue
+  EXPECT_EQ(base->trace.schedule_delay_ms, 250);
+
+  // The signal-specific endpoint is used as given and wins.
+  auto traces = load_env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"},
+                          {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://b/otlp/traces"}});
+  ASSERT_TRUE(traces.ok());
+  EXPECT_EQ(traces->trace.endpoint, "https://b/otlp/traces");
+
+  auto disabled =
+      load_env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"}, {"OTEL_SDK_DISABLED", "true"}});
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->trace.enabled());
+}
+
+TEST(TraceConfig, BadValuesStopTheProcessNamingTheVariable) {
+  auto scheme = load_env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger:4318"}});
+  ASSERT_FALSE(scheme.ok());
+  EXPECT_NE(scheme.error().message_en.find("OTEL_EXPORTER_OTLP_ENDPOINT"), std::string::npos);
+  auto queue = load_env({{"OTEL_BSP_MAX_QUEUE_SIZE", "0"}});
+  ASSERT_FALSE(queue.ok());
+  EXPECT_NE(queue.error().message_en.find("OTEL_BSP_MAX_QUEUE_SIZE"), std::string::npos);
+  auto delay = load_env({{"OTEL_BSP_SCHEDULE_DELAY", "soon"}});
+  ASSERT_FALSE(delay.ok());
+  EXPECT_NE(delay.error().message_en.find("OTEL_BSP_SCHEDULE_DELAY"), std::string::npos);
 }
 
 }  // namespace
