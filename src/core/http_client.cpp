@@ -113,7 +113,10 @@ Result<HttpResponse> perform(const HttpRequest& request, const trace::SpanContex
   };
   for (const auto& [k, v] : request.headers) {
     if (is_trace_header(k)) continue;  // ours replace any the caller set
-    add_header(k + ": " + v);
+    std::string line = k;
+    line += ": ";
+    line += v;
+    add_header(line);
   }
   add_header("traceparent: " + trace::format_traceparent(ctx));
   if (!ctx.tracestate.empty()) add_header("tracestate: " + ctx.tracestate);

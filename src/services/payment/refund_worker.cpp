@@ -104,7 +104,7 @@ RefundWorker::Outcome RefundWorker::send(RefundOutbox& outbox, const ClaimedRefu
   trace::Span span("refund.send", trace::SpanKind::Consumer, parent ? &*parent : nullptr,
                    "payment");
   span.set("cloudjet.refund.outbox_id", static_cast<std::int64_t>(item.outbox_id));
-  span.set("cloudjet.refund.attempt", static_cast<std::int64_t>(item.attempts + 1));
+  span.set("cloudjet.refund.attempt", std::int64_t{item.attempts} + 1);
   const trace::Scope scope(span.context(), span.service());
   const Status st = [&] {
     LeaseKeeper keeper(outbox, claim, lease_seconds_);
