@@ -152,23 +152,30 @@ std::size_t OtlpExporter::export_batch() {
   } catch (const std::exception&) {
     ok = false;
   }
+  bool was_failing = false;
   {
     std::lock_guard lock(mu_);
+    was_failing = failing_;
+    failing_ = !ok;
     if (ok) {
       exported_ += batch.size();
       exported_metric_.increment(static_cast<double>(batch.size()));
-      return batch.size();
+    } else {
+      ++failures_;
+      failures_metric_.increment();
+      dropped_ += batch.size();
+      dropped_metric_.increment(static_cast<double>(batch.size()));
     }
-    ++failures_;
-    failures_metric_.increment();
-    dropped_ += batch.size();
-    dropped_metric_.increment(static_cast<double>(batch.size()));
   }
-  // At most one line per batch, and batches go at most once per schedule delay while the
-  // receiver is away, so this cannot flood the log.
-  log::warn("trace export failed",
-            {{"spans", batch.size()}, {"endpoint", options_.config.endpoint}});
-  return 0;
+  // One line when the receiver goes away and one when it is back: the counters tell the rest,
+  // and a line per failed batch would flood the log under load.
+  if (!ok && !was_failing) {
+    log::warn("trace export failing; spans are dropped until the receiver answers",
+              {{"spans", batch.size()}, {"endpoint", options_.config.endpoint}});
+  } else if (ok && was_failing) {
+    log::info("trace export recovered", {{"endpoint", options_.config.endpoint}});
+  }
+  return ok ? batch.size() : 0;
 }
 
 void OtlpExporter::loop() {
@@ -181,8 +188,13 @@ void OtlpExporter::loop() {
     if (stopping_ && (queue_.empty() || Clock::now() >= stop_deadline_)) return;
     if (queue_.empty()) continue;
     lock.unlock();
-    export_batch();
+    const bool sent = export_batch() > 0;
     lock.lock();
+    // A failed batch waits out a schedule delay before the next try (unless stopping), so a
+    // receiver that refuses at once is not hammered with back-to-back POSTs.
+    if (!sent && !stopping_) {
+      cv_.wait_for(lock, delay, [this] { return stopping_; });
+    }
   }
 }
 

@@ -80,6 +80,7 @@ class OtlpExporter final : public SpanSink {
   unsigned long long dropped_ = 0;
   unsigned long long exported_ = 0;
   unsigned long long failures_ = 0;
+  bool failing_ = false;  // the last batch failed (for one log line per outage)
   metrics::Counter& dropped_metric_;
   metrics::Counter& exported_metric_;
   metrics::Counter& failures_metric_;

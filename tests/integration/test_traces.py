@@ -340,6 +340,9 @@ def test_a_stalled_or_failing_receiver_never_slows_requests_and_drops_are_counte
         assert cj.wait_until(lambda: cj.metric_value(srv, "cloudjet_trace_export_failures_total") > 0, 10,
                              what="export failures counted")
         assert cj.metric_value(srv, "cloudjet_trace_spans_exported_total") == 0
+        # one warning for the outage, not one per failed batch
+        msg = "trace export failing; spans are dropped until the receiver answers"
+        assert len(cj.wait_until(lambda: cj.log_records(srv, msg), 10, what="export warning")) == 1
     assert otlp.requests >= 1
     # a receiver that does not answer does not hold up a graceful stop (stop() asserts exit 0)
     started = time.monotonic()
