@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/trace.hpp"
 
 namespace cj::db {
 namespace {
@@ -59,7 +62,56 @@ GroupCommitCounters& group_commit_counters() {
   return c;
 }
 
+// The latency histogram of each op name, resolved once: ops are string constants in the stores,
+// a few dozen in all, so the map stops growing after warm-up and is read under a shared lock.
+metrics::Histogram& op_histogram(std::string_view op) {
+  static std::shared_mutex mu;
+  static std::map<std::string, metrics::Histogram*, std::less<>> by_op;
+  {
+    std::shared_lock lock(mu);
+    if (auto it = by_op.find(op); it != by_op.end()) return *it->second;
+  }
+  std::unique_lock lock(mu);
+  auto it = by_op.find(op);
+  if (it == by_op.end()) {
+    auto* h = &metrics::Registry::instance().histogram(
+        "cloudjet_db_query_duration_seconds",
+        "Latency of each named database operation (a query or a transaction), retries included",
+        {{"query", std::string(op)}}, metrics::fast_latency_buckets());
+    it = by_op.emplace(std::string(op), h).first;
+  }
+  return *it->second;
+}
+
 }  // namespace
+
+struct OpObserver::State {
+  trace::Span span;
+  metrics::Histogram& histogram;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  State(std::string_view op, metrics::Histogram& h)
+      : span(op, trace::SpanKind::Client), histogram(h) {}
+};
+
+OpObserver::OpObserver(const Db& db, std::string_view op)
+    : state_(std::make_unique<State>(op, op_histogram(op))) {
+  if (state_->span.recording()) {
+    state_->span.set("db.system.name", db.is_sqlite() ? "sqlite" : "mysql");
+    state_->span.set("db.operation.name", op);
+  }
+}
+
+OpObserver::~OpObserver() {
+  state_->histogram.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->start).count());
+}
+
+void OpObserver::failed(const Error& error) {
+  // Store-level refusals (409 seat taken, 404) are answers, not database failures.
+  if (error.status < 500) return;
+  state_->span.set("error.type", error.code);
+  state_->span.set_error(error.message_en);
+}
 
 Error unavailable_error() {
   return Error{503, "database_unavailable",
@@ -159,10 +211,18 @@ struct Db::Pending {
   bool taken = false;  // in a batch: the leader will run it, so it can no longer give up
   bool done = false;
   Status status = ok_status();
+  // The submitter's trace context: the leader runs the unit under it, so what the unit logs
+  // carries the trace of the request it belongs to, not the leader's.
+  std::optional<trace::SpanContext> trace_ctx;
+  std::string trace_service;
 };
 
 Status Db::run_unit(std::string_view op, const WriteUnit& unit) {
   Pending me{&unit, op};
+  if (const trace::SpanContext* ctx = trace::current()) {
+    me.trace_ctx = *ctx;
+    me.trace_service = trace::current_service();
+  }
   const auto deadline = std::chrono::steady_clock::now() + kWriterWait;
   std::unique_lock lock(batch_mu_);
   batch_queue_.push_back(&me);
@@ -220,6 +280,8 @@ void Db::run_batch(const std::vector<Pending*>& batch) {
   for (Pending* p : batch) {
     try {
       s << "SAVEPOINT cj_unit";
+      std::optional<trace::Scope> scope;
+      if (p->trace_ctx) scope.emplace(*p->trace_ctx, p->trace_service);
       const bool keep = (*p->unit)(s);
       if (!keep) s << "ROLLBACK TO cj_unit";
       s << "RELEASE cj_unit";
@@ -243,8 +305,8 @@ void Db::run_batch(const std::vector<Pending*>& batch) {
     s << "COMMIT";
     units_run_.fetch_add(batch.size(), std::memory_order_relaxed);
     batches_committed_.fetch_add(1, std::memory_order_relaxed);
-    group_commit_counters().units.add(static_cast<double>(batch.size()));
-    group_commit_counters().commits.inc();
+    group_commit_counters().units.increment(static_cast<double>(batch.size()));
+    group_commit_counters().commits.increment();
   } catch (const std::exception& e) {
     rollback_quietly(s);
     fail_all(on_failure(*lease, batch.front()->op, e.what()));

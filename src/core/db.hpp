@@ -32,6 +32,22 @@ bool is_unique_violation(const soci::soci_error& e);
 
 class Db;
 
+// One named database operation (the `op` of run/transaction/write) as observed: a CLIENT span
+// named by the op, child of the thread's current span, and the op's latency in
+// cloudjet_db_query_duration_seconds{query=op}.
+class OpObserver {
+ public:
+  OpObserver(const Db& db, std::string_view op);
+  ~OpObserver();
+  OpObserver(const OpObserver&) = delete;
+  OpObserver& operator=(const OpObserver&) = delete;
+  void failed(const Error& error);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 namespace detail {
 template <typename T>
 Result<T> wrap(Result<T> r) {
@@ -86,15 +102,20 @@ class Db {
   template <typename F>
   auto run(std::string_view op, F&& fn) -> decltype(wrap(fn(std::declval<soci::session&>()))) {
     using R = decltype(wrap(fn(std::declval<soci::session&>())));
-    auto lease = acquire();
-    if (!lease) return R(lease.error());
-    try {
-      return wrap(fn(lease->session()));
-    } catch (const soci::soci_error& e) {
-      return R(on_failure(*lease, op, e.what()));
-    } catch (const std::exception& e) {
-      return R(on_failure(*lease, op, e.what()));
-    }
+    OpObserver observer(*this, op);
+    R result = [&]() -> R {
+      auto lease = acquire();
+      if (!lease) return R(lease.error());
+      try {
+        return wrap(fn(lease->session()));
+      } catch (const soci::soci_error& e) {
+        return R(on_failure(*lease, op, e.what()));
+      } catch (const std::exception& e) {
+        return R(on_failure(*lease, op, e.what()));
+      }
+    }();
+    if (!result) observer.failed(result.error());
+    return result;
   }
 
   // Like run, inside a transaction (BEGIN IMMEDIATE on SQLite so writers queue instead of
@@ -103,7 +124,10 @@ class Db {
   template <typename F>
   auto transaction(std::string_view op, F&& fn)
       -> decltype(wrap(fn(std::declval<soci::session&>()))) {
-    return with_retries(op, /*in_transaction=*/true, fn);
+    OpObserver observer(*this, op);
+    auto result = with_retries(op, /*in_transaction=*/true, fn);
+    if (!result) observer.failed(result.error());
+    return result;
   }
 
   // One autocommit write statement (or a few that need no atomicity), e.g. an INSERT whose
@@ -112,7 +136,10 @@ class Db {
   // handler and could fail after busy_timeout under booking load.
   template <typename F>
   auto write(std::string_view op, F&& fn) -> decltype(wrap(fn(std::declval<soci::session&>()))) {
-    return with_retries(op, /*in_transaction=*/false, fn);
+    OpObserver observer(*this, op);
+    auto result = with_retries(op, /*in_transaction=*/false, fn);
+    if (!result) observer.failed(result.error());
+    return result;
   }
 
   // True when a trivial query succeeds (for /ready). Uses a connection of its own, so a pool

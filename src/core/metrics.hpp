@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cj::metrics {
 
@@ -17,14 +18,23 @@ class RouteMetrics {
   virtual void observe(int status, double seconds) = 0;
 };
 
-// One labelled counter child, resolved once and kept: incrementing it takes no lock and no
-// label lookup.
+// A labelled child of a counter or histogram family, resolved once by its user and kept (the
+// registry owns it for the life of the process).
 class Counter {
  public:
   virtual ~Counter() = default;
-  virtual void add(double v) = 0;
-  void inc() { add(1); }
+  virtual void increment(double by = 1) = 0;
 };
+
+class Histogram {
+ public:
+  virtual ~Histogram() = default;
+  virtual void observe(double value) = 0;
+};
+
+// Bucket boundaries in seconds for things that take 0.1 ms to 5 s (database queries, Redis
+// commands, worker-queue waits).
+const std::vector<double>& fast_latency_buckets();
 
 class Registry {
  public:
@@ -42,6 +52,13 @@ class Registry {
                                const std::map<std::string, std::string>& labels,
                                std::function<double()> read) = 0;
   virtual void clear_probes() = 0;
+  // The same name and labels give the same child. Names and help must match across calls;
+  // label values must come from code (op names, command words), never from users.
+  virtual Counter& counter(const std::string& name, const std::string& help,
+                           const std::map<std::string, std::string>& labels) = 0;
+  virtual Histogram& histogram(const std::string& name, const std::string& help,
+                               const std::map<std::string, std::string>& labels,
+                               const std::vector<double>& buckets) = 0;
   // Summed over replicas it equals the bookings completed (each is completed by one process).
   virtual void count_bookings_completed(int n) = 0;
   // Likewise: HELD bookings released at their deadline, captured payments no booking claimed.
@@ -53,11 +70,6 @@ class Registry {
   // Refunds this process had the gateway make, and those the gateway refused (now FAILED).
   virtual void count_refund_sent() = 0;
   virtual void count_refund_failed() = 0;
-  // The child of counter family `name` with these labels (the family is created on first use);
-  // the reference lives as long as the registry. Services keep their own business counters this
-  // way (services/*/metrics.cpp) instead of growing this interface.
-  virtual Counter& counter(const std::string& name, const std::string& help,
-                           const std::map<std::string, std::string>& labels) = 0;
   virtual std::string render() = 0;
 };
 

@@ -15,7 +15,9 @@ void log_request(const Config& config, std::string_view service, std::string_vie
                         {"status", status},
                         {"duration_ms", seconds * 1000.0},
                         {"bytes", bytes},
-                        {"client", rq.client_ip}});
+                        {"client", rq.client_ip},
+                        {"trace_id", rq.trace_id},
+                        {"span_id", rq.span_id}});
 }
 
 }  // namespace cj::http

@@ -18,7 +18,7 @@ metrics::Counter& g_signup = child("signup");
 }  // namespace
 
 void throttled(Throttle which) {
-  (which == Throttle::Login ? g_login : g_signup).inc();
+  (which == Throttle::Login ? g_login : g_signup).increment();
 }
 
 }  // namespace cj::auth::counters

@@ -25,11 +25,11 @@ metrics::Counter& g_by_admin = child(kCancelled, kCancelledHelp, "by", "admin");
 }  // namespace
 
 void created(std::string_view status) {
-  (status == "HELD" ? g_held : g_confirmed).inc();
+  (status == "HELD" ? g_held : g_confirmed).increment();
 }
 
 void cancelled(std::string_view by) {
-  (by == "admin" ? g_by_admin : g_by_user).inc();
+  (by == "admin" ? g_by_admin : g_by_user).increment();
 }
 
 }  // namespace cj::booking::counters

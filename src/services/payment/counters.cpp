@@ -25,7 +25,7 @@ const std::array<metrics::Counter*, 4> g_children = resolve();
 }  // namespace
 
 void entered(State state, int n) {
-  if (n > 0) g_children.at(static_cast<std::size_t>(state))->add(n);
+  if (n > 0) g_children.at(static_cast<std::size_t>(state))->increment(n);
 }
 
 }  // namespace cj::payment::counters
