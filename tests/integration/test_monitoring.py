@@ -380,6 +380,11 @@ def test_prometheus_scrapes_the_target(monitored):
     assert [t["health"] for t in targets] == ["up"], targets
     assert targets[0]["lastError"] == "", targets
     assert prom.value('up{job="cloudjet"}') == 1
+    # Every series of the scrape is stored (per-route and per-query histograms make most of it).
+    series = prom.value('count({job="cloudjet"})')
+    families = len(prom.query('count by (__name__) ({job="cloudjet"})'))
+    print(f"monitoring: {series:.0f} series in {families} metric names scraped")
+    assert series >= 300 and families >= 40, (series, families)
 
 
 def test_process_metrics_are_plausible(monitored):
