@@ -299,6 +299,12 @@ void Db::run_batch(const std::vector<Pending*>& batch) {
         rollback_quietly(s);
         return fail_all(p->status.error());
       }
+    } catch (...) {
+      // Not even a std::exception: nothing says what the unit left behind, so the whole batch is
+      // undone rather than letting it escape the leader (which would stall every writer).
+      rollback_quietly(s);
+      log::error("database unit threw a non-standard exception", {{"op", p->op}});
+      return fail_all(internal_error());
     }
   }
   try {
