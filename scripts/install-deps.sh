@@ -26,6 +26,7 @@ TEST_PKGS=(
   python3 python3-pytest python3-requests python3-pymysql
   wrk curl nginx python3-yaml python3-jsonschema prometheus
   nodejs npm
+  libbenchmark-dev linux-perf
 )
 # Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,
 # `make fresh-test`). runc because crun fails on hybrid-cgroup kernels.
