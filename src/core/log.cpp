@@ -245,6 +245,7 @@ class LineBatcher {
  private:
   static constexpr std::size_t kWakeAt = 64 * 1024;
   static constexpr std::size_t kMaxBuffered = 8 * 1024 * 1024;
+  static constexpr std::size_t kMaxKept = 256 * 1024;
   struct Buffer {
     std::mutex mu;
     std::string data;
@@ -285,13 +286,17 @@ class LineBatcher {
       {
         std::lock_guard lock(b->mu);
         if (b->data.empty()) continue;
+        // The two strings trade places, each keeping its capacity, so after the first bursts
+        // neither side allocates. (Reserving the other's capacity instead doubles both on every
+        // pass: string::reserve grows geometrically.)
         out_.swap(b->data);
-        b->data.reserve(out_.capacity());  // the producer keeps a grown buffer
       }
       // fwrite holds the FILE lock for the whole call: lines never interleave with the ones
       // spdlog's thread writes to the same stdout.
       std::fwrite(out_.data(), 1, out_.size(), stdout);
       out_.clear();
+      // A burst (stdout blocked for a while) must not pin megabytes per thread for good.
+      if (out_.capacity() > kMaxKept) std::string().swap(out_);
     }
     std::fflush(stdout);
   }
