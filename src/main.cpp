@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/migrations.hpp"
+#include "core/otlp_exporter.hpp"
 #include "core/security.hpp"
 #include "http/server.hpp"
 #include "services/auth/store.hpp"
@@ -135,6 +136,14 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   auto config = configure(common, &flags);
   if (!config) return fail(config.error().message_en);
   cj::log::init(config->log_level);
+  // Spans are recorded only with an OTLP endpoint; trace ids reach the logs either way.
+  std::unique_ptr<cj::trace::OtlpExporter> exporter;
+  if (config->trace.enabled()) {
+    exporter = std::make_unique<cj::trace::OtlpExporter>(
+        cj::trace::OtlpExporter::Options{config->trace, true});
+    cj::trace::set_sink(exporter.get());
+    cj::log::info("exporting traces (OTLP/HTTP JSON)", {{"endpoint", config->trace.endpoint}});
+  }
   if (config->secret_key_generated) {
     cj::log::warn(
         "SECRET_KEY not set: using a generated key kept in the data dir "
@@ -237,6 +246,11 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   a.completions->stop();
   a.hold_sweeper->stop();
   a.orphan_refunder->stop();
+  if (exporter) {
+    // Every thread that makes spans has stopped: send what is queued, briefly.
+    cj::trace::set_sink(nullptr);
+    exporter->shutdown(std::chrono::milliseconds(3000));
+  }
   cj::log::info("stopped");
   cj::log::drain();
   if (!st) return fail(st.error().message_en);

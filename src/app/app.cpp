@@ -7,8 +7,10 @@
 #include "services/booking/hold_sweep.hpp"
 #include "services/booking/routes.hpp"
 #include "services/flight/routes.hpp"
+#include "services/payment/counters.hpp"
 #include "services/payment/orphan_refunds.hpp"
 #include "services/payment/routes.hpp"
+#include "services/payment/store.hpp"
 
 namespace cj {
 namespace {
@@ -16,6 +18,25 @@ namespace {
 constexpr std::size_t kMemoryCacheEntries = 20000;
 // The airports list, a few KiB.
 constexpr std::size_t kReferenceCacheBytes = std::size_t{1} * 1024 * 1024;
+
+// Booking's refunds are the payment service's outbox (in the releasing transaction) and worker.
+class OutboxRefunds final : public booking::Refunds {
+ public:
+  OutboxRefunds(db::Db& db, payment::RefundWorker& worker) : db_(db), worker_(worker) {}
+  int queue_in_transaction(soci::session& s, long long booking_id,
+                           const std::string& reason) override {
+    return payment::queue_refunds_in_transaction(s, db_.is_sqlite(), booking_id, reason);
+  }
+  void send_queued(int queued) override {
+    // Each queued refund is a captured payment that became CANCELLED in the committed release.
+    payment::counters::entered(payment::counters::State::Cancelled, queued);
+    worker_.kick();
+  }
+
+ private:
+  db::Db& db_;
+  payment::RefundWorker& worker_;
+};
 }  // namespace
 
 Result<std::unique_ptr<App>> open_app(Config config) {
@@ -39,6 +60,8 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   }
   app->reference_cache = std::make_unique<flight::CatalogCache>(
       make_memory_cache(16, kReferenceCacheBytes), app->config.cache_ttl_seconds);
+  app->catalog_invalidator =
+      std::make_unique<flight::CacheInvalidator>(*app->catalog_cache, *app->reference_cache);
   const auto& c = app->config;
   if (!c.bootpay_api_url.empty() && !c.bootpay_rest_api_key.empty() &&
       !c.bootpay_private_key.empty()) {
@@ -47,6 +70,7 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   }
   app->refunds = std::make_unique<payment::RefundWorker>(*app->db, app->gateway,
                                                          app->config.refund_lease_seconds);
+  app->booking_refunds = std::make_unique<OutboxRefunds>(*app->db, *app->refunds);
   app->authenticator.secret = c.secret_key;
   app->authenticator.max_token_lifetime_seconds = c.jwt_ttl_seconds;
   app->authenticator.current_role = [db = app->db.get()](std::int64_t user_id) {
@@ -62,26 +86,30 @@ Result<std::unique_ptr<App>> open_app(Config config) {
   App* a = app.get();
   // Holds off: nothing is ever HELD, so there is nothing to sweep.
   const int sweep_every = c.booking_hold_minutes > 0 ? c.sweep_interval_seconds : 0;
-  app->hold_sweeper = std::make_unique<PeriodicWorker>(
-      "hold_sweeper", std::chrono::seconds(sweep_every), [a] { booking::sweep_expired_holds(*a); });
+  app->hold_sweeper =
+      std::make_unique<PeriodicWorker>("hold_sweeper", std::chrono::seconds(sweep_every), [a] {
+        booking::sweep_expired_holds(*a->db, a->config.sales_cutoff_minutes,
+                                     *a->catalog_invalidator, *a->booking_refunds);
+      });
   const int orphan_every = c.orphan_payment_refund_minutes > 0 ? c.sweep_interval_seconds : 0;
   app->orphan_refunder =
-      std::make_unique<PeriodicWorker>("orphan_refunder", std::chrono::seconds(orphan_every),
-                                       [a] { payment::refund_orphaned_payments(*a); });
+      std::make_unique<PeriodicWorker>("orphan_refunder", std::chrono::seconds(orphan_every), [a] {
+        payment::refund_orphaned_payments(*a->db, a->config.orphan_payment_refund_minutes,
+                                          *a->refunds);
+      });
   return app;
 }
 
-void App::after_cancel(long long schedule_id, const std::string& departure,
-                       const std::string& arrival, const std::string& date, int refunds_queued) {
-  catalog_cache->invalidate_search(departure, arrival, date);
-  catalog_cache->invalidate_seats(schedule_id);
-  if (refunds_queued > 0) refunds->kick();
-}
-
 std::vector<http::Service> build_services(App& app) {
+  const Config& c = app.config;
+  const http::Authenticator& authn = app.authenticator;
   return {
-      auth::make_service(app),  flight::make_service(app),  booking::make_service(app),
-      admin::make_service(app), payment::make_service(app),
+      auth::make_service({*app.db, c, authn, *app.login_limiter}),
+      flight::make_service({*app.db, c, *app.catalog_cache, *app.reference_cache}),
+      booking::make_service(
+          {*app.db, c, authn, *app.catalog_cache, *app.catalog_invalidator, *app.booking_refunds}),
+      admin::make_service({*app.db, c, authn, *app.catalog_invalidator, *app.booking_refunds}),
+      payment::make_service({*app.db, c, authn, app.gateway, *app.refunds}),
   };
 }
 

@@ -1,4 +1,5 @@
-// Everything the services share at run time, built once at start.
+// The composition root: everything the services share at run time, built once at start. Each
+// service gets only its own small Deps struct from here (build_services); none includes this.
 #pragma once
 
 #include <memory>
@@ -11,7 +12,9 @@
 #include "core/redis.hpp"
 #include "http/auth.hpp"
 #include "http/types.hpp"
+#include "services/booking/refunds.hpp"
 #include "services/flight/catalog_cache.hpp"
+#include "services/flight/catalog_invalidator.hpp"
 #include "services/payment/gateway.hpp"
 #include "services/payment/refund_worker.hpp"
 
@@ -26,9 +29,13 @@ struct App {
   std::unique_ptr<flight::CatalogCache> catalog_cache;
   // Reference data no endpoint writes (airports): always in process, TTL-bounded.
   std::unique_ptr<flight::CatalogCache> reference_cache;
+  // Applies what every catalogue-changing write touched, after its commit (both caches above).
+  std::unique_ptr<flight::CatalogInvalidator> catalog_invalidator;
   // Set when BOOTPAY_API_URL, BOOTPAY_REST_API_KEY and BOOTPAY_PRIVATE_KEY are configured.
   std::shared_ptr<payment::PaymentGateway> gateway;
   std::unique_ptr<payment::RefundWorker> refunds;
+  // Booking's port to the refund outbox and worker above.
+  std::unique_ptr<booking::Refunds> booking_refunds;
   // Every authenticated route checks tokens through this (signature, lifetime, user exists).
   http::Authenticator authenticator;
   // Marks bookings of departed flights COMPLETED (started by serve when it serves bookings).
@@ -37,10 +44,6 @@ struct App {
   std::unique_ptr<PeriodicWorker> hold_sweeper;
   // Refunds captured payments no booking claimed (started by serve when it serves payments).
   std::unique_ptr<PeriodicWorker> orphan_refunder;
-
-  // After a cancel committed: the flight search shows the seats, queued refunds go out now.
-  void after_cancel(long long schedule_id, const std::string& departure, const std::string& arrival,
-                    const std::string& date, int refunds_queued);
 };
 
 // Opens the database and Redis (when configured) described by `config`.

@@ -173,6 +173,45 @@ Status load_time_config(const Lookup& look, Config& c) {
 }
 // ---- end of time ----
 
+// The OpenTelemetry SDK's variable names, so a collector's usual settings work unchanged.
+Status load_trace_config(const Lookup& look, Config& c) {
+  TraceConfig& t = c.trace;
+  if (auto v = look.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); v && !trim(*v).empty()) {
+    t.endpoint = trim(*v);  // used as given
+  } else if (auto base = look.get("OTEL_EXPORTER_OTLP_ENDPOINT"); base && !trim(*base).empty()) {
+    std::string b = trim(*base);
+    while (!b.empty() && b.back() == '/') b.pop_back();
+    t.endpoint = b + "/v1/traces";
+  }
+  if (!t.endpoint.empty() && t.endpoint.rfind("http://", 0) != 0 &&
+      t.endpoint.rfind("https://", 0) != 0) {
+    return config_error(
+        "OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be "
+        "an http:// or https:// URL (got '" +
+        t.endpoint + "')");
+  }
+  if (auto v = look.get("OTEL_SDK_DISABLED"); v && !v->empty()) {
+    auto off = parse_bool("OTEL_SDK_DISABLED", trim(*v));
+    if (!off) return off.error();
+    if (*off) t.endpoint.clear();
+  }
+  if (auto v = look.get("OTEL_SERVICE_NAME")) t.service_name = trim(*v);
+  for (auto [name, target, lo, hi] :
+       {std::tuple{"OTEL_BSP_MAX_QUEUE_SIZE", &t.max_queue, 1, 1000000},
+        std::tuple{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &t.max_batch, 1, 100000},
+        std::tuple{"OTEL_BSP_SCHEDULE_DELAY", &t.schedule_delay_ms, 1, 3600000},
+        std::tuple{"OTEL_EXPORTER_OTLP_TIMEOUT", &t.export_timeout_ms, 1, 600000}}) {
+    if (auto v = look.get(name); v && !v->empty()) {
+      auto parsed = parse_int(name, trim(*v), lo, hi);
+      if (!parsed) return parsed.error();
+      *target = *parsed;
+    }
+  }
+  // As the SDK specifies: a batch never exceeds the queue.
+  t.max_batch = std::min(t.max_batch, t.max_queue);
+  return ok_status();
+}
+
 }  // namespace
 
 int Config::port_of(const std::string& service) const {
@@ -422,6 +461,7 @@ Result<Config> load_config(const ConfigSources& sources) {
     return st.error();
   }
   if (auto st = load_time_config(look, c); !st) return st.error();  // time (issue 12)
+  if (auto st = load_trace_config(look, c); !st) return st.error();
   return c;
 }
 

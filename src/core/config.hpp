@@ -74,6 +74,18 @@ struct PoolConfig {
   int retry_after_seconds = 1;
 };
 
+// OTLP/HTTP trace export (OTEL_* variables, core/otlp_exporter.hpp). No endpoint: spans are not
+// recorded, trace ids are still made for the logs.
+struct TraceConfig {
+  std::string endpoint;           // the full traces URL (…/v1/traces); empty: no export
+  std::string service_name;       // OTEL_SERVICE_NAME; empty: cloudjet-<service> per span
+  int max_queue = 2048;           // OTEL_BSP_MAX_QUEUE_SIZE: spans waiting; more are dropped
+  int max_batch = 512;            // OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+  int schedule_delay_ms = 1000;   // OTEL_BSP_SCHEDULE_DELAY
+  int export_timeout_ms = 10000;  // OTEL_EXPORTER_OTLP_TIMEOUT: one POST
+  [[nodiscard]] bool enabled() const { return !endpoint.empty(); }
+};
+
 struct Config {
   bool production = false;
   std::string data_dir = "./data";
@@ -144,6 +156,8 @@ struct Config {
   // was paid is refunded (0: never). The original front end pays before it books.
   int orphan_payment_refund_minutes = 30;
   // ---- end of time ----
+
+  TraceConfig trace;
 
   [[nodiscard]] int port_of(const std::string& service) const;
 };

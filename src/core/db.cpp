@@ -3,11 +3,16 @@
 #include <soci/mysql/soci-mysql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/trace.hpp"
 
 namespace cj::db {
 namespace {
@@ -40,7 +45,73 @@ std::string connection_string(const DbConfig& c) {
   return s;
 }
 
+// units / commits is the mean batch size: how many writes shared each fsync.
+struct GroupCommitCounters {
+  metrics::Counter& units;
+  metrics::Counter& commits;
+};
+
+GroupCommitCounters& group_commit_counters() {
+  static GroupCommitCounters c{
+      metrics::Registry::instance().counter(
+          "cloudjet_db_group_commit_units_total",
+          "SQLite transactions and writes committed by group commit", {}),
+      metrics::Registry::instance().counter(
+          "cloudjet_db_group_commits_total",
+          "SQLite COMMITs made by group commit (each one fsync with synchronous=FULL)", {})};
+  return c;
+}
+
+// The latency histogram of each op name, resolved once: ops are string constants in the stores,
+// a few dozen in all, so the map stops growing after warm-up and is read under a shared lock.
+metrics::Histogram& op_histogram(std::string_view op) {
+  static std::shared_mutex mu;
+  static std::map<std::string, metrics::Histogram*, std::less<>> by_op;
+  {
+    std::shared_lock lock(mu);
+    if (auto it = by_op.find(op); it != by_op.end()) return *it->second;
+  }
+  std::unique_lock lock(mu);
+  auto it = by_op.find(op);
+  if (it == by_op.end()) {
+    auto* h = &metrics::Registry::instance().histogram(
+        "cloudjet_db_query_duration_seconds",
+        "Latency of each named database operation (a query or a transaction), retries included",
+        {{"query", std::string(op)}}, metrics::fast_latency_buckets());
+    it = by_op.emplace(std::string(op), h).first;
+  }
+  return *it->second;
+}
+
 }  // namespace
+
+struct OpObserver::State {
+  trace::Span span;
+  metrics::Histogram& histogram;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  State(std::string_view op, metrics::Histogram& h)
+      : span(op, trace::SpanKind::Client), histogram(h) {}
+};
+
+OpObserver::OpObserver(const Db& db, std::string_view op)
+    : state_(std::make_unique<State>(op, op_histogram(op))) {
+  if (state_->span.recording()) {
+    state_->span.set("db.system.name", db.is_sqlite() ? "sqlite" : "mysql");
+    state_->span.set("db.operation.name", op);
+  }
+}
+
+OpObserver::~OpObserver() {
+  state_->histogram.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->start).count());
+}
+
+void OpObserver::failed(const Error& error) {
+  // Store-level refusals (409 seat taken, 404) are answers, not database failures.
+  if (error.status < 500) return;
+  state_->span.set("error.type", error.code);
+  state_->span.set_error(error.message_en);
+}
 
 Error unavailable_error() {
   return Error{503, "database_unavailable",
@@ -132,13 +203,114 @@ Status Db::connect(std::size_t pos) {
   }
 }
 
-Result<Db::WriterSlot> Db::writer_slot() {
-  if (!is_sqlite()) return WriterSlot{};
-  if (!sqlite_writer_.try_lock_for(kWriterWait)) {
-    log::error("database writer busy", {{"waited_ms", kWriterWait.count()}});
-    return unavailable_error();
+// A unit waiting for (or in) a batch. Lives on the submitting thread's stack, which stays blocked
+// in run_unit until `done`, so the leader may run `unit` and write `status` through the pointer.
+struct Db::Pending {
+  const WriteUnit* unit;
+  std::string_view op;
+  bool taken = false;  // in a batch: the leader will run it, so it can no longer give up
+  bool done = false;
+  Status status = ok_status();
+  // The submitter's trace context: the leader runs the unit under it, so what the unit logs
+  // carries the trace of the request it belongs to, not the leader's.
+  std::optional<trace::SpanContext> trace_ctx;
+  std::string trace_service;
+};
+
+Status Db::run_unit(std::string_view op, const WriteUnit& unit) {
+  Pending me{&unit, op};
+  if (const trace::SpanContext* ctx = trace::current()) {
+    me.trace_ctx = *ctx;
+    me.trace_service = trace::current_service();
   }
-  return WriterSlot{sqlite_writer_};
+  const auto deadline = std::chrono::steady_clock::now() + kWriterWait;
+  std::unique_lock lock(batch_mu_);
+  batch_queue_.push_back(&me);
+  while (!me.done) {
+    if (!batch_leader_) {
+      // Lead one batch: the oldest queued units (ours among them unless the queue is longer
+      // than a batch, in which case we lead again or follow until ours ran).
+      batch_leader_ = true;
+      std::vector<Pending*> batch;
+      while (!batch_queue_.empty() && batch.size() < kMaxBatch) {
+        batch_queue_.front()->taken = true;
+        batch.push_back(batch_queue_.front());
+        batch_queue_.pop_front();
+      }
+      lock.unlock();
+      run_batch(batch);
+      lock.lock();
+      for (Pending* p : batch) p->done = true;
+      batch_leader_ = false;
+      batch_cv_.notify_all();
+      continue;
+    }
+    if (batch_cv_.wait_until(lock, deadline) == std::cv_status::timeout && !me.taken && !me.done) {
+      // Queued for kWriterWait without a batch taking us: answer 503 rather than hold the
+      // worker thread longer than the request queue would have kept the request waiting.
+      batch_queue_.erase(std::find(batch_queue_.begin(), batch_queue_.end(), &me));
+      log::error("database writer busy", {{"waited_ms", kWriterWait.count()}, {"op", op}});
+      return unavailable_error();
+    }
+  }
+  return me.status;
+}
+
+void Db::run_batch(const std::vector<Pending*>& batch) {
+  auto fail_all = [&](const Error& e) {
+    for (Pending* p : batch) p->status = e;
+  };
+  auto lease = acquire();
+  if (!lease) return fail_all(lease.error());
+  soci::session& s = lease->session();
+  // Another process on the same file may hold the write lock past busy_timeout.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      s << "BEGIN IMMEDIATE";
+      break;
+    } catch (const soci::soci_error& e) {
+      if (is_retryable(e) && attempt < kDeadlockAttempts) {
+        backoff(attempt);
+        continue;
+      }
+      return fail_all(is_retryable(e) ? busy(batch.front()->op, e.what())
+                                      : on_failure(*lease, batch.front()->op, e.what()));
+    }
+  }
+  for (Pending* p : batch) {
+    try {
+      s << "SAVEPOINT cj_unit";
+      std::optional<trace::Scope> scope;
+      if (p->trace_ctx) scope.emplace(*p->trace_ctx, p->trace_service);
+      const bool keep = (*p->unit)(s);
+      if (!keep) s << "ROLLBACK TO cj_unit";
+      s << "RELEASE cj_unit";
+    } catch (const std::exception& e) {
+      // This unit alone is undone; the others of the batch stand unless the connection is gone.
+      p->status = on_failure(*lease, p->op, e.what());
+      try {
+        s << "ROLLBACK TO cj_unit";
+        s << "RELEASE cj_unit";
+      } catch (const std::exception&) {
+        rollback_quietly(s);
+        return fail_all(unavailable_error());
+      }
+      if (p->status.error().status == 503) {
+        rollback_quietly(s);
+        return fail_all(p->status.error());
+      }
+    }
+  }
+  try {
+    s << "COMMIT";
+    units_run_.fetch_add(batch.size(), std::memory_order_relaxed);
+    batches_committed_.fetch_add(1, std::memory_order_relaxed);
+    group_commit_counters().units.increment(static_cast<double>(batch.size()));
+    group_commit_counters().commits.increment();
+  } catch (const std::exception& e) {
+    rollback_quietly(s);
+    fail_all(on_failure(*lease, batch.front()->op, e.what()));
+  }
 }
 
 Result<Lease> Db::acquire() {

@@ -22,7 +22,7 @@ constexpr std::size_t kMaxEchoedPath = 100;
 // 300k-deep body costs 33 bytes of reading, not a 300k-node tree.
 class BoundedDomBuilder {
  public:
-  enum class Failure { None, Syntax, TooDeep, NumberOverflow };
+  enum class Failure { None, Syntax, TooDeep, NumberOverflow, NulInString };
 
   explicit BoundedDomBuilder(std::size_t max_depth) : max_depth_(max_depth) {}
 
@@ -31,12 +31,19 @@ class BoundedDomBuilder {
   bool number_integer(Json::number_integer_t v) { return put(Json(v)); }
   bool number_unsigned(Json::number_unsigned_t v) { return put(Json(v)); }
   bool number_float(Json::number_float_t v, const Json::string_t&) { return put(Json(v)); }
-  bool string(Json::string_t& v) { return put(Json(std::move(v))); }
+  // A \u0000 escape is valid JSON but never a valid name, email or code, and C APIs downstream
+  // (libjwt, the database client's C strings) would cut the text at it: refused here, once, for
+  // every string value and key of every body.
+  bool string(Json::string_t& v) {
+    if (v.find('\0') != Json::string_t::npos) return nul_in(std::nullopt);
+    return put(Json(std::move(v)));
+  }
   // JSON text has no binary values; only the binary formats produce this event.
   bool binary(Json::binary_t&) { return fail(Failure::Syntax); }
 
   bool start_object(std::size_t) { return open(Json::object()); }
   bool key(Json::string_t& k) {
+    if (k.find('\0') != Json::string_t::npos) return nul_in(std::string());
     frames_.back().key = std::move(k);
     return true;
   }
@@ -67,6 +74,12 @@ class BoundedDomBuilder {
   bool fail(Failure f) {
     failure_ = f;
     return false;
+  }
+
+  // A value names its field; a key is named by no path (it is the name).
+  bool nul_in(const std::optional<std::string>& override_path) {
+    failed_path_ = override_path ? *override_path : path();
+    return fail(Failure::NulInString);
   }
 
   // Where the next value goes. Pointers into a container stay valid while it is open: nothing
@@ -145,6 +158,12 @@ Result<nlohmann::json> parse(std::string_view text, std::size_t max_depth) {
       const std::string& field = builder.failed_path();
       if (field.empty() || field.size() > kMaxEchoedPath) return errors::invalid_json();
       return errors::invalid_field(field, "숫자가 너무 큽니다.", "number is out of range");
+    }
+    case BoundedDomBuilder::Failure::NulInString: {
+      const std::string& field = builder.failed_path();
+      if (field.empty() || field.size() > kMaxEchoedPath) return errors::invalid_json();
+      return errors::invalid_field(field, "NUL 문자(\\u0000)는 쓸 수 없습니다.",
+                                   "must not contain the NUL character (\\u0000)");
     }
     default: return errors::invalid_json();
   }

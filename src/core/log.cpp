@@ -14,6 +14,8 @@
 
 #include "core/json_text.hpp"
 
+#include "core/trace.hpp"
+
 namespace cj::log {
 namespace {
 
@@ -85,6 +87,12 @@ void write(Level level, std::string_view message, nlohmann::json fields) {
   line["time"] = now_iso();
   line["level"] = level_name(level);
   line["msg"] = message;
+  // The current span (a request's, a refund's) ties the line to its trace; a caller that names
+  // the ids itself (the access log, from the request) wins.
+  if (const trace::SpanContext* ctx = trace::current()) {
+    line["trace_id"] = ctx->trace_id;
+    line["span_id"] = ctx->span_id;
+  }
   if (fields.is_object()) {
     for (auto& [k, v] : fields.items()) line[k] = std::move(v);
   }

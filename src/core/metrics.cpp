@@ -265,6 +265,37 @@ class PromRegistry final : public Registry {
     std::lock_guard lock(mu_);
     probes_.clear();
   }
+  Counter& counter(const std::string& name, const std::string& help,
+                   const std::map<std::string, std::string>& labels) override {
+    std::lock_guard lock(mu_);
+    auto& slot = counters_[key_of(name, labels)];
+    if (!slot) {
+      auto it = counter_families_.find(name);
+      if (it == counter_families_.end()) {
+        auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+        it = counter_families_.emplace(name, &family).first;
+      }
+      slot = std::make_unique<PromCounter>(it->second->Add(labels));
+    }
+    return *slot;
+  }
+
+  Histogram& histogram(const std::string& name, const std::string& help,
+                       const std::map<std::string, std::string>& labels,
+                       const std::vector<double>& buckets) override {
+    std::lock_guard lock(mu_);
+    auto& slot = histograms_[key_of(name, labels)];
+    if (!slot) {
+      auto it = histogram_families_.find(name);
+      if (it == histogram_families_.end()) {
+        auto& family = prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
+        it = histogram_families_.emplace(name, &family).first;
+      }
+      slot = std::make_unique<PromHistogram>(it->second->Add(labels, buckets));
+    }
+    return *slot;
+  }
+
   void count_bookings_completed(int n) override { bookings_completed_.Increment(n); }
   void count_holds_expired(int n) override { holds_expired_.Increment(n); }
   void count_orphan_refunds(int n) override { orphan_refunds_.Increment(n); }
@@ -312,6 +343,38 @@ class PromRegistry final : public Registry {
   };
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauge_families_;
   std::vector<Probe> probes_;
+
+  class PromCounter final : public Counter {
+   public:
+    explicit PromCounter(prometheus::Counter& c) : c_(c) {}
+    void increment(double by) override { c_.Increment(by); }
+
+   private:
+    prometheus::Counter& c_;
+  };
+  class PromHistogram final : public Histogram {
+   public:
+    explicit PromHistogram(prometheus::Histogram& h) : h_(h) {}
+    void observe(double value) override { h_.Observe(value); }
+
+   private:
+    prometheus::Histogram& h_;
+  };
+  static std::string key_of(const std::string& name,
+                            const std::map<std::string, std::string>& labels) {
+    std::string key = name;
+    for (const auto& [k, v] : labels) {
+      key += '\0';
+      key += k;
+      key += '=';
+      key += v;
+    }
+    return key;
+  }
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counter_families_;
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*> histogram_families_;
+  std::map<std::string, std::unique_ptr<Counter>> counters_;
+  std::map<std::string, std::unique_ptr<Histogram>> histograms_;
 };
 
 }  // namespace
@@ -328,6 +391,12 @@ std::shared_ptr<CacheMetrics> Registry::cache_metrics(const std::string& cache) 
     std::string cache_;
   };
   return std::make_shared<ByName>(*this, cache);
+}
+
+const std::vector<double>& fast_latency_buckets() {
+  static const std::vector<double> b{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
+  return b;
 }
 
 Registry& Registry::instance() {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cj::metrics {
 
@@ -25,6 +26,24 @@ class CacheMetrics {
   virtual void count(bool hit) = 0;
 };
 
+// A labelled child of a counter or histogram family, resolved once by its user and kept (the
+// registry owns it for the life of the process).
+class Counter {
+ public:
+  virtual ~Counter() = default;
+  virtual void increment(double by = 1) = 0;
+};
+
+class Histogram {
+ public:
+  virtual ~Histogram() = default;
+  virtual void observe(double value) = 0;
+};
+
+// Bucket boundaries in seconds for things that take 0.1 ms to 5 s (database queries, Redis
+// commands, worker-queue waits).
+const std::vector<double>& fast_latency_buckets();
+
 class Registry {
  public:
   static Registry& instance();
@@ -43,6 +62,13 @@ class Registry {
                                const std::map<std::string, std::string>& labels,
                                std::function<double()> read) = 0;
   virtual void clear_probes() = 0;
+  // The same name and labels give the same child. Names and help must match across calls;
+  // label values must come from code (op names, command words), never from users.
+  virtual Counter& counter(const std::string& name, const std::string& help,
+                           const std::map<std::string, std::string>& labels) = 0;
+  virtual Histogram& histogram(const std::string& name, const std::string& help,
+                               const std::map<std::string, std::string>& labels,
+                               const std::vector<double>& buckets) = 0;
   // Summed over replicas it equals the bookings completed (each is completed by one process).
   virtual void count_bookings_completed(int n) = 0;
   // Likewise: HELD bookings released at their deadline, captured payments no booking claimed.

@@ -5,9 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/trace.hpp"
 
 namespace cj::redis {
 namespace {
@@ -52,6 +55,39 @@ Reply convert(const redisReply* r) {
   return out;
 }
 
+// The span and histogram name of a call: its command word (upper-cased, never an argument), or
+// PIPELINE for several commands in one round trip.
+std::string operation_of(const std::vector<std::vector<std::string>>& commands) {
+  if (commands.size() != 1 || commands.front().empty()) return "PIPELINE";
+  std::string word = commands.front().front().substr(0, 32);
+  for (char& c : word) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return word;
+}
+
+// Children resolved once per command word (a handful, all from code).
+metrics::Histogram& command_histogram(const std::string& command) {
+  static std::mutex mu;
+  static std::map<std::string, metrics::Histogram*> by_command;
+  std::lock_guard lock(mu);
+  auto& h = by_command[command];
+  if (h == nullptr) {
+    h = &metrics::Registry::instance().histogram(
+        "cloudjet_redis_command_duration_seconds",
+        "Latency of Redis calls by command (PIPELINE for several in one round trip)",
+        {{"command", command}}, metrics::fast_latency_buckets());
+  }
+  return *h;
+}
+
+metrics::Counter& error_counter(const char* kind) {
+  return metrics::Registry::instance().counter(
+      "cloudjet_redis_errors_total",
+      "Redis calls that failed: unreachable (connect, timeout, lost connection) or reply_error",
+      {{"kind", kind}});
+}
+
 class PooledClient final : public Client, public std::enable_shared_from_this<PooledClient> {
  public:
   PooledClient(const RedisConfig& config, int pool_size)
@@ -65,6 +101,42 @@ class PooledClient final : public Client, public std::enable_shared_from_this<Po
 
   std::optional<std::vector<Reply>> pipeline(
       const std::vector<std::vector<std::string>>& commands) override {
+    static metrics::Counter& unreachable = error_counter("unreachable");
+    static metrics::Counter& reply_error = error_counter("reply_error");
+    const std::string op = operation_of(commands);
+    trace::Span span(op, trace::SpanKind::Client);
+    if (span.recording()) {
+      span.set("db.system.name", "redis");
+      span.set("db.operation.name", op);
+      if (commands.size() > 1) {
+        span.set("db.operation.batch.size", static_cast<std::int64_t>(commands.size()));
+      }
+    }
+    const auto start = Clock::now();
+    auto out = round_trip(commands);
+    command_histogram(op).observe(std::chrono::duration<double>(Clock::now() - start).count());
+    if (!out) {
+      unreachable.increment();
+      span.set("error.type", "unreachable");
+      span.set_error("redis unreachable");
+      return out;
+    }
+    for (const auto& r : *out) {
+      if (r.type == Reply::Type::Error) {
+        reply_error.increment();
+        span.set("error.type", "reply_error");
+        span.set_error(r.str.substr(0, 120));
+        break;
+      }
+    }
+    return out;
+  }
+
+  [[nodiscard]] bool healthy() const override { return !down_.load(); }
+
+ private:
+  std::optional<std::vector<Reply>> round_trip(
+      const std::vector<std::vector<std::string>>& commands) {
     ContextPtr ctx = checkout();
     if (!ctx) return std::nullopt;
     for (const auto& argv : commands) {
@@ -93,9 +165,6 @@ class PooledClient final : public Client, public std::enable_shared_from_this<Po
     return out;
   }
 
-  [[nodiscard]] bool healthy() const override { return !down_.load(); }
-
- private:
   ContextPtr checkout() {
     {
       std::unique_lock lock(mu_);

@@ -3,10 +3,16 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace cj {
 
-WorkPool::WorkPool(Options options) : options_(std::move(options)) {
+WorkPool::WorkPool(Options options)
+    : options_(std::move(options)),
+      wait_seconds_(&metrics::Registry::instance().histogram(
+          "cloudjet_worker_queue_wait_seconds",
+          "Time tasks waited in a worker pool's queue before a thread took them",
+          {{"pool", options_.name}}, metrics::fast_latency_buckets())) {
   options_.threads = std::max(1, options_.threads);
   options_.max_queue = std::max<std::size_t>(1, options_.max_queue);
   threads_.reserve(static_cast<std::size_t>(options_.threads));
@@ -79,7 +85,9 @@ void WorkPool::loop() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
-      late = Clock::now() > task.deadline;
+      const auto taken = Clock::now();
+      wait_seconds_->observe(std::chrono::duration<double>(taken - task.queued_at).count());
+      late = taken > task.deadline;
       if (late) ++expired_;
       ++busy_;
     }

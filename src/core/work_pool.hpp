@@ -18,6 +18,9 @@
 #include <vector>
 
 namespace cj {
+namespace metrics {
+class Histogram;
+}
 
 class WorkPool {
  public:
@@ -69,6 +72,8 @@ class WorkPool {
   int busy_ = 0;
   unsigned long long refused_ = 0;
   unsigned long long expired_ = 0;
+  // cloudjet_worker_queue_wait_seconds{pool}: enqueue to start, for every task taken.
+  metrics::Histogram* wait_seconds_;
   std::vector<std::thread> threads_;
 };
 

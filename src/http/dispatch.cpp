@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/trace.hpp"
 #include "http/access_log.hpp"
 #include "http/api_docs.hpp"
 #include "http/client_address.hpp"
@@ -91,8 +92,21 @@ const char* reason_phrase(int status) {
   }
 }
 
+// The incoming W3C trace context (traceparent, and tracestate with it); nullopt when absent or
+// malformed, and the request then starts a trace of its own.
+std::optional<trace::SpanContext> incoming_context(const Request& rq) {
+  auto tp = rq.header("traceparent");
+  if (!tp) return std::nullopt;
+  auto ctx = trace::parse_traceparent(*tp);
+  if (!ctx) return std::nullopt;
+  if (auto ts = rq.header("tracestate")) ctx->tracestate = trace::bounded_tracestate(*ts);
+  return ctx;
+}
+
 // Method, path, headers, request id and client: what every answer needs, matched route or not.
-Request basic_request(const Context& ctx, const restinio::request_t& req) {
+// `trace_ids`: fill trace_id/span_id for an answer that gets no span (a routed request takes its
+// server span's instead).
+Request basic_request(const Context& ctx, const restinio::request_t& req, bool trace_ids = true) {
   Request rq;
   const auto& h = req.header();
   rq.method = h.method().c_str();
@@ -111,6 +125,12 @@ Request basic_request(const Context& ctx, const restinio::request_t& req) {
     // keep "unknown"
   }
   rq.client_ip = resolve_client(peer, forwarded_for, ctx.config.trusted_proxies);
+  if (!trace_ids) return rq;
+  // Answers without a route (404, 405, OPTIONS, refusals) record no span, but their log lines
+  // still name the caller's trace (or a new one).
+  const auto parent = incoming_context(rq);
+  rq.trace_id = parent ? parent->trace_id : trace::new_trace_id();
+  rq.span_id = trace::new_span_id();
   return rq;
 }
 
@@ -193,6 +213,26 @@ bool valid_path(std::string_view path) {
   }
 }
 
+// The SERVER span of a routed request: `<METHOD> <route template>`, continuing the caller's
+// trace when it sent a valid traceparent. Its ids become the request's (logs, access log).
+std::shared_ptr<trace::Span> start_server_span(Request& rq, const std::string& service) {
+  auto parent = incoming_context(rq);
+  if (rq.route == "/metrics" || rq.route == "/ready") {
+    // Scrapes and probes come every few seconds from every Prometheus and kubelet: recorded,
+    // they would bury the traces of real requests. Unsampled, they still get ids for the logs.
+    parent = trace::SpanContext{trace::new_trace_id(), trace::new_span_id(), false, ""};
+  }
+  auto span = std::make_shared<trace::Span>(rq.method + " " + rq.route, trace::SpanKind::Server,
+                                            parent ? &*parent : nullptr, service);
+  if (span->recording()) {
+    span->set("http.request.method", rq.method);
+    span->set("http.route", rq.route);
+  }
+  rq.trace_id = span->context().trace_id;
+  rq.span_id = span->context().span_id;
+  return span;
+}
+
 }  // namespace
 
 // One registered route on one listener.
@@ -222,31 +262,34 @@ class Dispatcher {
     metrics::Registry::instance().in_flight(1);
     bool bad_query = false;
     auto rq = std::make_shared<Request>(make_request(*entry, *req, params, bad_query));
+    auto span = start_server_span(*rq, entry->service);
 
     if (rq->body.size() > ctx_.config.max_body_bytes) {
-      finish(entry, req, rq, error_response(*rq, errors::payload_too_large()), start);
+      finish(entry, req, rq, span, error_response(*rq, errors::payload_too_large()), start);
       return restinio::request_accepted();
     }
     if (bad_query) {
-      finish(entry, req, rq,
+      finish(entry, req, rq, span,
              error_response(*rq, errors::invalid_field("query", "잘못된 쿼리 문자열입니다.",
                                                        "malformed query string")),
              start);
       return restinio::request_accepted();
     }
     if (entry->async) {
-      entry->async(*rq, [this, entry, req, rq, start](Response res) {
-        finish(entry, req, rq, std::move(res), start);
+      entry->async(*rq, [this, entry, req, rq, span, start](Response res) {
+        finish(entry, req, rq, span, std::move(res), start);
       });
       return restinio::request_accepted();
     }
     if (!entry->blocking) {
-      finish(entry, req, rq, invoke(*entry, *rq), start);
+      const trace::Scope scope(span->context(), span->service());
+      finish(entry, req, rq, span, invoke(*entry, *rq), start);
       return restinio::request_accepted();
     }
     if (entry->fast) {
+      const trace::Scope scope(span->context(), span->service());
       if (auto res = try_fast(*entry, *rq)) {
-        finish(entry, req, rq, std::move(*res), start);
+        finish(entry, req, rq, span, std::move(*res), start);
         return restinio::request_accepted();
       }
     }
@@ -254,18 +297,24 @@ class Dispatcher {
     // up, and doing it anyway only delays everyone queued behind it.
     const auto deadline = start + std::chrono::milliseconds(ctx_.config.pools.queue_timeout_ms);
     auto& pool = ctx_.pool(entry->pool);
+    // The handler's spans (database, Redis, gateway) and log lines belong to this request: its
+    // span is made current on the pool thread that runs it.
     const auto admitted = pool.submit(
-        [this, entry, req, rq, start] { finish(entry, req, rq, invoke(*entry, *rq), start); },
-        [this, entry, req, rq, start] {
+        [this, entry, req, rq, span, start] {
+          const trace::Scope scope(span->context(), span->service());
+          finish(entry, req, rq, span, invoke(*entry, *rq), start);
+        },
+        [this, entry, req, rq, span, start] {
+          const trace::Scope scope(span->context(), span->service());
           log::warn("request dropped: not started before its deadline",
                     {{"request_id", rq->request_id},
                      {"route", entry->path},
                      {"pool", ctx_.pool(entry->pool).options().name}});
-          finish(entry, req, rq, overloaded_response(ctx_, *rq), start);
+          finish(entry, req, rq, span, overloaded_response(ctx_, *rq), start);
         },
         deadline);
     if (admitted != WorkPool::Admission::Queued) {
-      finish(entry, req, rq, overloaded_response(ctx_, *rq), start);
+      finish(entry, req, rq, span, overloaded_response(ctx_, *rq), start);
     }
     return restinio::request_accepted();
   }
@@ -273,7 +322,7 @@ class Dispatcher {
  private:
   Request make_request(const Entry& entry, const restinio::request_t& req,
                        const restinio::router::route_params_t& params, bool& bad_query) const {
-    Request rq = basic_request(ctx_, req);
+    Request rq = basic_request(ctx_, req, /*trace_ids=*/false);
     rq.route = entry.path;
     for (const auto& name : entry.params) {
       if (auto v = params.get_param(name)) rq.params.emplace_back(name, std::string(*v));
@@ -311,8 +360,15 @@ class Dispatcher {
   }
 
   void finish(const std::shared_ptr<Entry>& entry, const restinio::request_handle_t& req,
-              const std::shared_ptr<Request>& rq, Response res, Clock::time_point start) {
+              const std::shared_ptr<Request>& rq, const std::shared_ptr<trace::Span>& span,
+              Response res, Clock::time_point start) {
     const int status = res.status;
+    span->set("http.response.status_code", static_cast<std::int64_t>(status));
+    if (status >= 500) {
+      span->set("error.type", std::to_string(status));
+      span->set_error("HTTP " + std::to_string(status));
+    }
+    span->end();
     const std::size_t bytes = res.body.size();
     send(ctx_, req, *rq, std::move(res));
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -1,16 +1,13 @@
 // ?page=&per_page= for list endpoints.
 #pragma once
 
+#include "core/page.hpp"
 #include "core/result.hpp"
 #include "http/types.hpp"
 
 namespace cj::http {
 
-// limit == 0: the caller gave no paging parameters (the endpoint's "all, capped" default).
-struct Page {
-  int limit = 0;
-  int offset = 0;
-};
+using cj::Page;
 
 // page ≥ 1 (default 1), 1 ≤ per_page ≤ max_per_page (default default_per_page); 400
 // invalid_field otherwise.

@@ -616,6 +616,36 @@ def test_wrong_type_in_any_field_is_4xx_and_changes_nothing(server, ctx, endpoin
         assert_refused(server, r, before, status=400)
 
 
+def nul_cases():
+    for endpoint, shape in _SHAPES.items():
+        for path, value in _leaves(shape):
+            if isinstance(value, str):
+                yield pytest.param(endpoint, path, id=f"{endpoint}-{'.'.join(map(str, path))}")
+
+
+def field_path_text(path: tuple) -> str:
+    """("passengers", 0, "name") → "passengers[0].name", as the server names a field."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out
+
+
+@pytest.mark.parametrize("endpoint, path", list(nul_cases()))
+def test_nul_character_in_any_string_field_is_400_naming_it_and_changes_nothing(server, ctx, endpoint, path):
+    # Valid JSON (the \u0000 escape), but no name, email, code or id holds a NUL, and C APIs
+    # below would cut the text at it.
+    body = base(ctx, endpoint)
+    target = body
+    for p in path[:-1]:
+        target = target[p]
+    target[path[-1]] = str(target[path[-1]]) + "\u0000x"
+    before = snapshot(server)
+    r = send(server, ctx, endpoint, dumps(body))
+    out = assert_refused(server, r, before, status=400, code="invalid_field")
+    assert out["message"].startswith(field_path_text(path) + ": "), out
+
+
 # ============================================================================================
 # identities: stale tokens and token lifetimes on every authenticated endpoint
 

@@ -440,6 +440,21 @@ def test_cache_pool_and_booking_metrics(monitored):
                    "cloudjet_orphan_payment_refunds_total", "cloudjet_refunds_sent_total",
                    "cloudjet_refunds_failed_total"):
         assert prom.value(metric) == 0, metric
+    # Business counters: two rounds of traffic each booked and cancelled once; no payment, no
+    # throttle hit, and every series there from the start.
+    assert prom.value('cloudjet_bookings_created_total{status="CONFIRMED"}') == 2
+    assert prom.value('cloudjet_bookings_created_total{status="HELD"}') == 0
+    assert prom.value('cloudjet_bookings_cancelled_total{by="user"}') == 2
+    assert prom.value('cloudjet_bookings_cancelled_total{by="admin"}') == 0
+    states = {s["metric"]["state"]: float(s["value"][1]) for s in prom.query("cloudjet_payment_transitions_total")}
+    assert states == {"REQUESTED": 0, "PAID": 0, "FAILED": 0, "CANCELLED": 0}, states
+    throttled = {s["metric"]["kind"]: float(s["value"][1]) for s in prom.query("cloudjet_auth_throttled_total")}
+    assert throttled == {"login": 0, "signup": 0}, throttled
+    if backend == "sqlite":
+        # Group commit: every write of the traffic (signups, bookings, cancels...) went through it.
+        commits = prom.value("cloudjet_db_group_commits_total")
+        units = prom.value("cloudjet_db_group_commit_units_total")
+        assert commits >= 6 and units >= commits, (units, commits)
     assert prom.value("cloudjet_refund_outbox_pending") >= 0
     assert prom.value("cloudjet_refund_outbox_failed") == 0
     assert prom.value("cloudjet_refund_outbox_oldest_age_seconds") >= 0

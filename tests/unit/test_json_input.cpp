@@ -138,6 +138,25 @@ TEST(JsonInput, NumbersBeyondADoubleNameTheirField) {
   EXPECT_TRUE(parse(R"({"a":1e308,"b":-0,"c":9223372036854775808})").ok());
 }
 
+TEST(JsonInput, NulEscapesInStringsAreRefusedNamingTheField) {
+  auto top = parse(R"({"name":"홍\u0000길동"})");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.error().code, "invalid_field");
+  EXPECT_EQ(top.error().message.rfind("name: ", 0), 0U) << top.error().message;
+  auto nested = parse(R"({"passengers":[{"name":"a"},{"name":"b\u0000"}]})");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.error().message.rfind("passengers[1].name: ", 0), 0U) << nested.error().message;
+  auto in_array = parse(R"({"seats":["1A","\u0000"]})");
+  ASSERT_FALSE(in_array.ok());
+  EXPECT_EQ(in_array.error().message.rfind("seats[1]: ", 0), 0U) << in_array.error().message;
+  // A key is not a field to name; nor is a top-level string.
+  EXPECT_EQ(error_code(R"({"a\u0000b":1})"), "invalid_json");
+  EXPECT_EQ(error_code(R"("\u0000")"), "invalid_json");
+  // An escaped backslash followed by u0000 is six ordinary characters, and U+0001 is no NUL.
+  EXPECT_EQ(parse(R"({"a":"\\u0000"})").value()["a"], "\\u0000");
+  EXPECT_EQ(parse(R"({"a":"\u0001"})").value()["a"], std::string("\x01"));
+}
+
 TEST(JsonInput, ParseObjectRefusesOtherValues) {
   EXPECT_TRUE(parse_object(R"({"a":1})").ok());
   for (std::string_view text : {"[]", "1", R"("x")", "null", "true"}) {

@@ -3,7 +3,6 @@
 #include "core/migrations.hpp"
 #include "core/validate.hpp"
 #include "services/auth/model.hpp"
-#include "services/flight/rules.hpp"
 
 namespace {
 
@@ -84,17 +83,6 @@ TEST(ProfileModel, OmittedFieldsStayUnset) {
   EXPECT_FALSE(cj::auth::parse_profile_update({{"phone", 123}}).ok());
 }
 
-TEST(FlightRules, DurationHandlesOvernightArrivals) {
-  using cj::flight::duration_text;
-  using cj::flight::parse_time_of_day;
-  EXPECT_EQ(duration_text(*parse_time_of_day("06:30"), *parse_time_of_day("09:15")), "2시간 45분");
-  EXPECT_EQ(duration_text(*parse_time_of_day("11:00:00"), *parse_time_of_day("06:30:00")),
-            "19시간 30분");
-  EXPECT_EQ(duration_text(*parse_time_of_day("23:50"), *parse_time_of_day("00:20")), "0시간 30분");
-  EXPECT_FALSE(parse_time_of_day("24:00").has_value());
-  EXPECT_FALSE(parse_time_of_day("9:15").has_value());
-}
-
 TEST(Migrations, SplitSqlSeparatesStatementsAndSkipsComments) {
   auto parts = cj::db::split_sql(
       "-- header\nCREATE TABLE a (x INT);\n\nCREATE TABLE b (\n  y INT\n);\nSELECT 1");
@@ -172,55 +160,6 @@ TEST(Migrations, EveryDialectHasTheSameMigrationNames) {
   }
   EXPECT_FALSE(sqlite.empty());
   EXPECT_EQ(sqlite, mysql);
-}
-
-}  // namespace
-
-#include "services/booking/rules.hpp"
-#include "services/flight/model.hpp"
-
-namespace {
-
-TEST(SeatMap, DerivesRowsAndLettersFromTotalSeats) {
-  auto m = cj::booking::seat_map_for(180);
-  EXPECT_EQ(m.rows, 30);
-  EXPECT_EQ(m.letters, "ABCDEF");
-  EXPECT_TRUE(m.contains("1A"));
-  EXPECT_TRUE(m.contains("30F"));
-  EXPECT_FALSE(m.contains("31A"));
-  EXPECT_FALSE(m.contains("12G"));
-  EXPECT_FALSE(m.contains("0A"));
-  EXPECT_FALSE(m.contains("012A"));
-  EXPECT_FALSE(m.contains("A12"));
-  auto partial = cj::booking::seat_map_for(62);  // 11 rows, the last with two seats
-  EXPECT_EQ(partial.rows, 11);
-  EXPECT_TRUE(partial.contains("11B"));
-  EXPECT_FALSE(partial.contains("11C"));
-  auto small = cj::booking::seat_map_for(40);
-  EXPECT_EQ(small.letters, "ABCD");
-  EXPECT_EQ(small.rows, 10);
-}
-
-TEST(SeatMap, SortsSeatsNaturally) {
-  std::vector<std::string> seats{"10A", "2B", "2A", "1F"};
-  cj::booking::sort_seats(seats);
-  EXPECT_EQ(seats, (std::vector<std::string>{"1F", "2A", "2B", "10A"}));
-}
-
-TEST(BookingNumber, IsCjPlusEightUppercaseAlphanumerics) {
-  for (int i = 0; i < 100; ++i) {
-    const auto n = cj::booking::new_booking_number();
-    ASSERT_EQ(n.size(), 10U);
-    EXPECT_EQ(n.substr(0, 2), "CJ");
-    for (char c : n.substr(2)) EXPECT_TRUE((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
-  }
-}
-
-TEST(Price, DiscountRoundsHalfUpInIntegers) {
-  EXPECT_EQ(cj::flight::discounted_price(100050, 10), 90045);
-  EXPECT_EQ(cj::flight::discounted_price(333333, 15), 283333);  // 283333.05
-  EXPECT_EQ(cj::flight::discounted_price(10, 15), 9);           // 8.5 → 9
-  EXPECT_EQ(cj::flight::discounted_price(320000, 0), 320000);
 }
 
 }  // namespace

@@ -116,8 +116,20 @@ Result<AirportIn> parse_airport_change(const std::string& code, const nlohmann::
   return parsed;
 }
 
-Status create_airport(db::Db& db, const AirportIn& a, const Actor& who) {
-  return db.transaction("admin.create_airport", [&](soci::session& s) -> Status {
+namespace {
+// The airports list changes; so may the departures of its flights (a zone moves them), which the
+// featured lists show. Bookings are always judged under the schedule lock by the zone in the
+// database, so no search entry needs more than its TTL.
+flight::Touched airport_touched() {
+  flight::Touched t;
+  t.airports = true;
+  t.featured = true;
+  return t;
+}
+}  // namespace
+
+Result<Written<Unit>> create_airport(db::Db& db, const AirportIn& a, const Actor& who) {
+  return db.transaction("admin.create_airport", [&](soci::session& s) -> Result<Written<Unit>> {
     long long n = 0;
     s << kAirportExists, soci::into(n), soci::use(a.code);
     if (n > 0) return airport_exists();
@@ -129,12 +141,12 @@ Status create_airport(db::Db& db, const AirportIn& a, const Actor& who) {
       throw;
     }
     AdminStore::record(s, who, "airport.create", a.code, summary_of(a));
-    return ok_status();
+    return Written<Unit>{Unit{}, airport_touched()};
   });
 }
 
-Status update_airport(db::Db& db, const AirportIn& a, const Actor& who) {
-  return db.transaction("admin.update_airport", [&](soci::session& s) -> Status {
+Result<Written<Unit>> update_airport(db::Db& db, const AirportIn& a, const Actor& who) {
+  return db.transaction("admin.update_airport", [&](soci::session& s) -> Result<Written<Unit>> {
     std::string name = a.name.value_or(""), city = a.city.value_or(""),
                 country = a.country.value_or(""), tz = a.time_zone.value_or("");
     // NULL leaves the column as it is (COALESCE).
@@ -153,7 +165,7 @@ Status update_airport(db::Db& db, const AirportIn& a, const Actor& who) {
       if (n == 0) return airport_not_found();
     }
     AdminStore::record(s, who, "airport.update", a.code, summary_of(a));
-    return ok_status();
+    return Written<Unit>{Unit{}, airport_touched()};
   });
 }
 

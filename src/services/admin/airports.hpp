@@ -25,9 +25,9 @@ Result<AirportIn> parse_new_airport(const nlohmann::json& body);
 // A correction of `code`: at least one of the other fields.
 Result<AirportIn> parse_airport_change(const std::string& code, const nlohmann::json& body);
 
-// One transaction each, with its audit row.
-Status create_airport(db::Db& db, const AirportIn& a, const Actor& who);
-Status update_airport(db::Db& db, const AirportIn& a, const Actor& who);
+// One transaction each, with its audit row; both touch the airports list and the featured lists.
+Result<Written<Unit>> create_airport(db::Db& db, const AirportIn& a, const Actor& who);
+Result<Written<Unit>> update_airport(db::Db& db, const AirportIn& a, const Actor& who);
 
 Error airport_exists();
 Error airport_not_found();

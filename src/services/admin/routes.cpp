@@ -9,6 +9,7 @@
 #include "http/paging.hpp"
 #include "services/admin/airports.hpp"
 #include "services/admin/store.hpp"
+#include "services/booking/counters.hpp"
 #include "services/booking/store.hpp"
 
 namespace cj::admin {
@@ -19,14 +20,14 @@ using http::Response;
 
 class AdminRoutes {
  public:
-  explicit AdminRoutes(App& app)
-      : app_(app), store_(*app.db), bookings_(*app.db, app.config.sales_cutoff_minutes) {}
+  explicit AdminRoutes(const Deps& deps)
+      : deps_(deps), store_(deps.db), bookings_(deps.db, deps.config.sales_cutoff_minutes) {}
 
   // Token must say ADMIN and the database must still say ADMIN: a demoted admin's old token
   // stops working at once.
   http::Handler admin_only(std::function<Response(const Request&, const Actor&)> handler) {
     return [this, handler = std::move(handler)](const Request& rq) {
-      auto who = app_.authenticator.authenticate(rq);
+      auto who = deps_.authenticator.authenticate(rq);
       if (!who) return http::error_response(rq, who.error());
       if (who->claims.role != "ADMIN" || who->role != "ADMIN") {
         return http::error_response(rq, errors::admin_required());
@@ -40,10 +41,9 @@ class AdminRoutes {
     if (!body) return http::error_response(rq, body.error());
     auto a = parse_new_airport(*body);
     if (!a) return http::error_response(rq, a.error());
-    if (auto st = admin::create_airport(*app_.db, *a, who); !st) {
-      return http::error_response(rq, st.error());
-    }
-    after_airport_change();
+    auto st = admin::create_airport(deps_.db, *a, who);
+    if (!st) return http::error_response(rq, st.error());
+    deps_.catalog.apply(std::move(*st));
     return http::json_response(
         201, {{"message", "공항이 추가되었습니다."}, {"airport_code", a->code}, {"success", true}});
   }
@@ -53,22 +53,12 @@ class AdminRoutes {
     if (!body) return http::error_response(rq, body.error());
     auto a = parse_airport_change(rq.param("airport_code"), *body);
     if (!a) return http::error_response(rq, a.error());
-    if (auto st = admin::update_airport(*app_.db, *a, who); !st) {
-      return http::error_response(rq, st.error());
-    }
-    after_airport_change();
+    auto st = admin::update_airport(deps_.db, *a, who);
+    if (!st) return http::error_response(rq, st.error());
+    deps_.catalog.apply(std::move(*st));
     return http::json_response(
         200,
         {{"message", "공항 정보가 수정되었습니다."}, {"airport_code", a->code}, {"success", true}});
-  }
-
-  // The airports list of this process is dropped now (other processes' copies age out within
-  // CACHE_TTL_SECONDS: the reference cache is per process). A changed zone moves departures:
-  // featured lists are dropped; bookings are always judged under the schedule lock by the zone
-  // in the database.
-  void after_airport_change() {
-    app_.reference_cache->invalidate_airports();
-    app_.catalog_cache->invalidate_featured();
   }
 
   Response flights(const Request& rq, const Actor&) {
@@ -106,32 +96,23 @@ class AdminRoutes {
     if (!f) return http::error_response(rq, f.error());
     auto spec = parse_schedule_spec(*schedule_json);
     if (!spec) return http::error_response(rq, spec.error());
-    auto r = store_.upsert_flight_with_schedules(*f, *spec, who);
-    if (!r) return http::error_response(rq, r.error());
-    for (const auto& d : r->dates_changed) {
-      app_.catalog_cache->invalidate_search(f->departure_airport, f->arrival_airport, d);
-      if (r->previous_route) {
-        app_.catalog_cache->invalidate_search(r->previous_route->first, r->previous_route->second,
-                                              d);
-      }
-    }
+    auto w = store_.upsert_flight_with_schedules(*f, *spec, who);
+    if (!w) return http::error_response(rq, w.error());
+    const ScheduleResult r = deps_.catalog.apply(std::move(*w));
     return http::json_response(201, {{"success", true},
                                      {"result",
                                       {{"flight_id", f->flight_id},
-                                       {"created_schedules", r->created},
-                                       {"updated_schedules", r->updated},
-                                       {"skipped", r->skipped},
-                                       {"total_requested", r->requested}}}});
+                                       {"created_schedules", r.created},
+                                       {"updated_schedules", r.updated},
+                                       {"skipped", r.skipped},
+                                       {"total_requested", r.requested}}}});
   }
 
   Response delete_flight(const Request& rq, const Actor& who) {
     const std::string id = rq.param("flight_id");
-    std::string dep;
-    std::string arr;
-    auto dates = store_.delete_flight(id, who, dep, arr);
-    if (!dates) return http::error_response(rq, dates.error());
-    for (const auto& d : *dates) app_.catalog_cache->invalidate_search(dep, arr, d);
-    app_.catalog_cache->invalidate_featured();
+    auto w = store_.delete_flight(id, who);
+    if (!w) return http::error_response(rq, w.error());
+    deps_.catalog.apply(std::move(*w));
     return http::json_response(200, {{"message", "항공편이 삭제되었습니다."}, {"success", true}});
   }
 
@@ -154,19 +135,20 @@ class AdminRoutes {
     if (!sid) return http::error_response(rq, sid.error());
     auto pct = parse_discount_percentage(*body);
     if (!pct) return http::error_response(rq, pct.error());
-    auto r = store_.create_discount(*sid, *pct, who);
-    if (!r) return http::error_response(rq, r.error());
-    app_.catalog_cache->invalidate_search(r->second.departure, r->second.arrival, r->second.date);
+    auto w = store_.create_discount(*sid, *pct, who);
+    if (!w) return http::error_response(rq, w.error());
+    const long long discount_id = deps_.catalog.apply(std::move(*w));
     return http::json_response(
-        201, {{"message", "할인이 생성되었습니다."}, {"discount_id", r->first}, {"success", true}});
+        201,
+        {{"message", "할인이 생성되었습니다."}, {"discount_id", discount_id}, {"success", true}});
   }
 
   Response delete_discount(const Request& rq, const Actor& who) {
     auto id = validate::positive_integer(rq.param("discount_id"));
     if (!id) return http::error_response(rq, discount_not_found());
-    auto r = store_.delete_discount(*id, who);
-    if (!r) return http::error_response(rq, r.error());
-    app_.catalog_cache->invalidate_search(r->departure, r->arrival, r->date);
+    auto w = store_.delete_discount(*id, who);
+    if (!w) return http::error_response(rq, w.error());
+    deps_.catalog.apply(std::move(*w));
     return http::json_response(200, {{"message", "할인이 삭제되었습니다."}, {"success", true}});
   }
 
@@ -198,17 +180,18 @@ class AdminRoutes {
 
   Response cancel(const Request& rq, const Actor& who) {
     const std::string number = rq.param("booking_number");
-    auto r = bookings_.cancel(std::nullopt, number, clock::now_unix(),
+    auto r = bookings_.cancel(std::nullopt, number, clock::now_unix(), deps_.refunds,
                               [&](soci::session& s, const booking::CancelOutcome& out) {
                                 AdminStore::record(
                                     s, who, "booking.cancel", number,
                                     {{"booking_id", out.booking_id}, {"status", "CANCELLED"}});
                               });
     if (!r) return http::error_response(rq, r.error());
-    app_.after_cancel(r->schedule_id, r->touched.departure, r->touched.arrival, r->touched.date,
-                      r->refunds_queued);
+    const booking::CancelOutcome done =
+        booking::finish_release(std::move(*r), deps_.catalog, deps_.refunds);
+    booking::counters::cancelled("admin");
     log::info("booking cancelled",
-              {{"request_id", rq.request_id}, {"booking_id", r->booking_id}, {"by", "admin"}});
+              {{"request_id", rq.request_id}, {"booking_id", done.booking_id}, {"by", "admin"}});
     return http::json_response(200, {{"message", "예약이 취소되었습니다."}, {"success", true}});
   }
 
@@ -221,17 +204,17 @@ class AdminRoutes {
   }
 
  private:
-  App& app_;
+  Deps deps_;
   AdminStore store_;
   booking::BookingStore bookings_;
 };
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto r = std::make_shared<AdminRoutes>(app);
+http::Service make_service(const Deps& deps) {
+  auto r = std::make_shared<AdminRoutes>(deps);
   const std::string p = "/api/admin";
-  http::Service s{"admin", app.config.ports.admin, {}};
+  http::Service s{"admin", deps.config.ports.admin, {}};
   auto add = [&](const char* method, const std::string& path,
                  Response (AdminRoutes::*fn)(const Request&, const Actor&)) {
     s.routes.push_back({method, path, r->admin_only([r, fn](const Request& rq, const Actor& who) {
@@ -252,7 +235,7 @@ http::Service make_service(App& app) {
   add("GET", p + "/bookings", &AdminRoutes::bookings);
   add("PUT", p + "/bookings/:booking_number/cancel", &AdminRoutes::cancel);
   add("GET", p + "/audit", &AdminRoutes::audit);
-  s.routes.push_back(http::health_route(p, "admin", app.config.ports.admin));
+  s.routes.push_back(http::health_route(p, "admin", deps.config.ports.admin));
   return s;
 }
 

@@ -317,11 +317,11 @@ Status AdminStore::create_flight(const FlightIn& f, const Actor& who) {
   });
 }
 
-Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& f,
-                                                                const ScheduleSpec& spec,
-                                                                const Actor& who) {
+Result<Written<ScheduleResult>> AdminStore::upsert_flight_with_schedules(const FlightIn& f,
+                                                                         const ScheduleSpec& spec,
+                                                                         const Actor& who) {
   return db_.transaction(
-      "admin.flight_with_schedules", [&](soci::session& s) -> Result<ScheduleResult> {
+      "admin.flight_with_schedules", [&](soci::session& s) -> Result<Written<ScheduleResult>> {
         if (auto st = check_airports(s, f); !st) return st.error();
         const long long price = spec.current_price.value_or(f.base_price);
         // `available_seats` of the request is the number of seats the schedule offers; the
@@ -335,6 +335,7 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
                                        "must not exceed total_seats");
         }
         ScheduleResult r;
+        std::optional<std::pair<std::string, std::string>> previous_route;
         std::string old_dep;
         std::string old_arr;
         long long old_total_seats = 0;
@@ -343,7 +344,7 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
         const bool exists = s.got_data();
         bool seats_changed = exists && old_total_seats != f.total_seats;
         if (exists) {
-          r.previous_route = std::pair{old_dep, old_arr};
+          previous_route = std::pair{old_dep, old_arr};
           update_flight(s, f);
         } else {
           try {
@@ -395,13 +396,20 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
         }
         // Every future date of the flight may show differently now (a changed route, times, or a
         // re-activated flight), under the old route and the new one.
+        flight::Touched touched;
         {
           std::string d;
           const std::string since = clock::add_days(clock::today_utc(), -1);
           soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d),
                                soci::use(f.flight_id), soci::use(since));
           q.execute();
-          while (q.fetch()) r.dates_changed.push_back(d.substr(0, 10));
+          while (q.fetch()) {
+            const std::string date = d.substr(0, 10);
+            touched.searches.push_back({f.departure_airport, f.arrival_airport, date});
+            if (previous_route) {
+              touched.searches.push_back({previous_route->first, previous_route->second, date});
+            }
+          }
         }
         auto summary = flight_summary(f);
         summary["flight_existed"] = exists;
@@ -410,29 +418,29 @@ Result<ScheduleResult> AdminStore::upsert_flight_with_schedules(const FlightIn& 
         summary["updated"] = r.updated;
         summary["skipped"] = r.skipped;
         record(s, who, "flight.upsert_with_schedules", f.flight_id, summary);
-        return r;
+        return Written<ScheduleResult>{r, std::move(touched)};
       });
 }
 
-Result<std::vector<std::string>> AdminStore::delete_flight(const std::string& flight_id,
-                                                           const Actor& who, std::string& departure,
-                                                           std::string& arrival) {
-  return db_.transaction(
-      "admin.delete_flight", [&](soci::session& s) -> Result<std::vector<std::string>> {
-        soci::statement st = (s.prepare << kDeactivateFlight, soci::use(flight_id));
-        st.execute(true);
-        if (st.get_affected_rows() == 0) return flight_not_found();
-        s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
-        std::vector<std::string> dates;
-        std::string d;
-        const std::string since = clock::add_days(clock::today_utc(), -1);
-        soci::statement q = (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id),
-                             soci::use(since));
-        q.execute();
-        while (q.fetch()) dates.push_back(d.substr(0, 10));
-        record(s, who, "flight.delete", flight_id, {{"is_active", false}});
-        return dates;
-      });
+Result<Written<Unit>> AdminStore::delete_flight(const std::string& flight_id, const Actor& who) {
+  return db_.transaction("admin.delete_flight", [&](soci::session& s) -> Result<Written<Unit>> {
+    soci::statement st = (s.prepare << kDeactivateFlight, soci::use(flight_id));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) return flight_not_found();
+    std::string departure;
+    std::string arrival;
+    s << kFlightRoute, soci::into(departure), soci::into(arrival), soci::use(flight_id);
+    flight::Touched touched;
+    touched.featured = true;
+    std::string d;
+    const std::string since = clock::add_days(clock::today_utc(), -1);
+    soci::statement q =
+        (s.prepare << kFutureDatesOfFlight, soci::into(d), soci::use(flight_id), soci::use(since));
+    q.execute();
+    while (q.fetch()) touched.searches.push_back({departure, arrival, d.substr(0, 10)});
+    record(s, who, "flight.delete", flight_id, {{"is_active", false}});
+    return Written<Unit>{Unit{}, std::move(touched)};
+  });
 }
 
 Result<nlohmann::json> AdminStore::list_schedules(std::int64_t now) {
@@ -551,65 +559,61 @@ Result<nlohmann::json> AdminStore::list_discounts() {
   });
 }
 
-Result<std::pair<long long, booking::RouteDate>> AdminStore::create_discount(long long schedule_id,
-                                                                             int percentage,
-                                                                             const Actor& who) {
-  using Out = std::pair<long long, booking::RouteDate>;
-  return db_.transaction("admin.create_discount", [&](soci::session& s) -> Result<Out> {
-    booking::RouteDate route;
-    s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
-        soci::into(route.date), soci::use(schedule_id);
-    if (!s.got_data()) return schedule_not_found();
-    route.date = route.date.substr(0, 10);
-    const std::string now = clock::db_now();
-    try {
-      s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage), soci::use(now),
-          soci::use(now);
-    } catch (const soci::soci_error& e) {
-      // The unique index on ACTIVE discounts decides races between two admins.
-      if (db::is_unique_violation(e)) return discount_exists();
-      throw;
-    }
-    long long id = 0;
-    s.get_last_insert_id("flight_discounts", id);
-    record(s, who, "discount.create", std::to_string(id),
-           {{"schedule_id", schedule_id}, {"discount_percentage", percentage}});
-    return Out{id, route};
-  });
-}
-
-Result<booking::RouteDate> AdminStore::delete_discount(long long discount_id, const Actor& who) {
+Result<Written<long long>> AdminStore::create_discount(long long schedule_id, int percentage,
+                                                       const Actor& who) {
   return db_.transaction(
-      "admin.delete_discount", [&](soci::session& s) -> Result<booking::RouteDate> {
-        long long schedule_id = 0;
-        int pct = 0;
-        s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
-        if (!s.got_data()) return discount_not_found();
-        const std::string now = clock::db_now();
-        s << kDeactivateDiscount, soci::use(now), soci::use(discount_id);
-        booking::RouteDate route;
+      "admin.create_discount", [&](soci::session& s) -> Result<Written<long long>> {
+        flight::RouteDate route;
         s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
             soci::into(route.date), soci::use(schedule_id);
+        if (!s.got_data()) return schedule_not_found();
         route.date = route.date.substr(0, 10);
-        record(
-            s, who, "discount.delete", std::to_string(discount_id),
-            {{"schedule_id", schedule_id}, {"discount_percentage", pct}, {"status", "INACTIVE"}});
-        return route;
+        const std::string now = clock::db_now();
+        try {
+          s << kInsertDiscount, soci::use(schedule_id), soci::use(percentage), soci::use(now),
+              soci::use(now);
+        } catch (const soci::soci_error& e) {
+          // The unique index on ACTIVE discounts decides races between two admins.
+          if (db::is_unique_violation(e)) return discount_exists();
+          throw;
+        }
+        long long id = 0;
+        s.get_last_insert_id("flight_discounts", id);
+        record(s, who, "discount.create", std::to_string(id),
+               {{"schedule_id", schedule_id}, {"discount_percentage", percentage}});
+        return Written<long long>{id, flight::Touched{{route}, {}}};
       });
 }
 
-Result<Listing> AdminStore::list_bookings(booking::Page page) {
+Result<Written<Unit>> AdminStore::delete_discount(long long discount_id, const Actor& who) {
+  return db_.transaction("admin.delete_discount", [&](soci::session& s) -> Result<Written<Unit>> {
+    long long schedule_id = 0;
+    int pct = 0;
+    s << kActiveDiscountById, soci::into(schedule_id), soci::into(pct), soci::use(discount_id);
+    if (!s.got_data()) return discount_not_found();
+    const std::string now = clock::db_now();
+    s << kDeactivateDiscount, soci::use(now), soci::use(discount_id);
+    flight::RouteDate route;
+    s << kScheduleRoute, soci::into(route.departure), soci::into(route.arrival),
+        soci::into(route.date), soci::use(schedule_id);
+    route.date = route.date.substr(0, 10);
+    record(s, who, "discount.delete", std::to_string(discount_id),
+           {{"schedule_id", schedule_id}, {"discount_percentage", pct}, {"status", "INACTIVE"}});
+    return Written<Unit>{Unit{}, flight::Touched{{route}, {}}};
+  });
+}
+
+Result<Listing> AdminStore::list_bookings(Page page) {
   return bookings_where("", {}, page);
 }
 
 Result<Listing> AdminStore::search_bookings(const std::string& term) {
   const std::string pattern = like_pattern(term);
-  return bookings_where(kSearchWhere, std::vector<std::string>(6, pattern), booking::Page{});
+  return bookings_where(kSearchWhere, std::vector<std::string>(6, pattern), Page{});
 }
 
 Result<Listing> AdminStore::bookings_where(const std::string& where,
-                                           const std::vector<std::string>& params,
-                                           booking::Page page) {
+                                           const std::vector<std::string>& params, Page page) {
   return db_.run("admin.bookings", [&](soci::session& s) {
     Listing out;
     {
@@ -712,7 +716,7 @@ Result<Listing> AdminStore::bookings_where(const std::string& where,
   });
 }
 
-Result<Listing> AdminStore::audit_log(booking::Page page) {
+Result<Listing> AdminStore::audit_log(Page page) {
   return db_.run("admin.audit_log", [&](soci::session& s) {
     Listing out;
     s << kAuditCount, soci::into(out.total);

@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "core/db.hpp"
+#include "core/page.hpp"
 #include "services/admin/model.hpp"
-#include "services/booking/store.hpp"
+#include "services/flight/catalog_invalidator.hpp"
 
 namespace cj::admin {
 
@@ -25,9 +26,9 @@ struct ScheduleResult {
   int updated = 0;
   int skipped = 0;
   int requested = 0;
-  std::vector<std::string> dates_changed;  // every future date of the flight (cache invalidation)
-  std::optional<std::pair<std::string, std::string>> previous_route;  // when the flight existed
 };
+
+using flight::Written;
 
 struct Listing {
   nlohmann::json rows = nlohmann::json::array();
@@ -40,31 +41,33 @@ class AdminStore {
 
   Result<nlohmann::json> list_flights();
   Status create_flight(const FlightIn& f, const Actor& who);
-  Result<ScheduleResult> upsert_flight_with_schedules(const FlightIn& f, const ScheduleSpec& spec,
-                                                      const Actor& who);
-  // The future dates whose search results the deletion changes.
-  Result<std::vector<std::string>> delete_flight(const std::string& flight_id, const Actor& who,
-                                                 std::string& departure, std::string& arrival);
+  // Touches the search results of every future date of the flight, under its old route and its
+  // new one (a changed route, times, seats or a re-activated flight).
+  Result<Written<ScheduleResult>> upsert_flight_with_schedules(const FlightIn& f,
+                                                               const ScheduleSpec& spec,
+                                                               const Actor& who);
+  // Touches the search results of the flight's future dates and the featured lists.
+  Result<Written<Unit>> delete_flight(const std::string& flight_id, const Actor& who);
 
   // ACTIVE schedules of active flights that have not departed at `now`.
   Result<nlohmann::json> list_schedules(std::int64_t now);
   Result<nlohmann::json> list_discounts();
-  Result<std::pair<long long, booking::RouteDate>> create_discount(long long schedule_id,
-                                                                   int percentage,
-                                                                   const Actor& who);
-  Result<booking::RouteDate> delete_discount(long long discount_id, const Actor& who);
+  // Both touch the search result of the discount's schedule. create_discount returns its id.
+  Result<Written<long long>> create_discount(long long schedule_id, int percentage,
+                                             const Actor& who);
+  Result<Written<Unit>> delete_discount(long long discount_id, const Actor& who);
 
   // page.limit == 0: everything up to the cap.
-  Result<Listing> list_bookings(booking::Page page);
+  Result<Listing> list_bookings(Page page);
   Result<Listing> search_bookings(const std::string& term);
-  Result<Listing> audit_log(booking::Page page);
+  Result<Listing> audit_log(Page page);
 
   static void record(soci::session& s, const Actor& who, const std::string& action,
                      const std::string& target, const nlohmann::json& summary);
 
  private:
   Result<Listing> bookings_where(const std::string& where, const std::vector<std::string>& params,
-                                 booking::Page page);
+                                 Page page);
   db::Db& db_;
 };
 

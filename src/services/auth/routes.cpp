@@ -9,6 +9,7 @@
 #include "core/security.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/auth/counters.hpp"
 #include "services/auth/store.hpp"
 
 namespace cj::auth {
@@ -26,7 +27,7 @@ const std::string& dummy_hash() {
 
 class AuthRoutes {
  public:
-  explicit AuthRoutes(App& app) : app_(app), store_(*app.db) {}
+  explicit AuthRoutes(const Deps& deps) : deps_(deps), store_(deps.db) {}
 
   Response signup(const Request& rq) {
     auto body = http::parse_json_object(rq);
@@ -35,15 +36,16 @@ class AuthRoutes {
     if (!user) return http::error_response(rq, user.error());
     // Every well-formed signup costs an Argon2 hash and a row, so each one counts against the
     // client (its address, or IPv6 /64), successful or not.
-    const auto& policy = app_.config.signup;
+    const auto& policy = deps_.config.signup;
     const std::string client_key = "signup:" + net::client_bucket(rq.client_ip);
-    if (const int wait = app_.login_limiter->retry_after(client_key, policy.max_per_client);
+    if (const int wait = deps_.login_limiter.retry_after(client_key, policy.max_per_client);
         wait > 0) {
+      counters::throttled(counters::Throttle::Signup);
       Response r = http::error_response(rq, errors::too_many_signups());
       r.headers.emplace_back("Retry-After", std::to_string(wait));
       return r;
     }
-    app_.login_limiter->record_failure(client_key, policy.window_seconds);
+    deps_.login_limiter.record_failure(client_key, policy.window_seconds);
     // Hash before taking a database connection: hashing is the slow part.
     const std::string hash = security::hash_password(user->password);
     auto id = store_.create_user(*user, hash);
@@ -59,13 +61,14 @@ class AuthRoutes {
     auto creds = parse_login(*body);
     if (!creds) return http::error_response(rq, creds.error());
 
-    const auto& policy = app_.config.login;
+    const auto& policy = deps_.config.login;
     const std::string email_key = "email:" + creds->email;
     const std::string client_key = "client:" + net::client_bucket(rq.client_ip);
     const int wait =
-        std::max(app_.login_limiter->retry_after(email_key, policy.max_failures_per_email),
-                 app_.login_limiter->retry_after(client_key, policy.max_failures_per_client));
+        std::max(deps_.login_limiter.retry_after(email_key, policy.max_failures_per_email),
+                 deps_.login_limiter.retry_after(client_key, policy.max_failures_per_client));
     if (wait > 0) {
+      counters::throttled(counters::Throttle::Login);
       Response r = http::error_response(rq, errors::too_many_attempts());
       r.headers.emplace_back("Retry-After", std::to_string(wait));
       return r;
@@ -78,13 +81,13 @@ class AuthRoutes {
     const bool matched = *found && (check == security::PasswordCheck::Match ||
                                     check == security::PasswordCheck::MatchNeedsRehash);
     if (!matched) {
-      app_.login_limiter->record_failure(email_key, policy.lockout_seconds);
-      app_.login_limiter->record_failure(client_key, policy.lockout_seconds);
+      deps_.login_limiter.record_failure(email_key, policy.lockout_seconds);
+      deps_.login_limiter.record_failure(client_key, policy.lockout_seconds);
       log::info("login failed", {{"request_id", rq.request_id}, {"client", rq.client_ip}});
       return http::error_response(rq, errors::invalid_credentials());
     }
     const User& user = **found;
-    app_.login_limiter->reset(email_key);
+    deps_.login_limiter.reset(email_key);
     if (check == security::PasswordCheck::MatchNeedsRehash) {
       // Legacy werkzeug hash or old parameters: upgrade now that we know the password.
       if (auto st = store_.set_password_hash(user.id, security::hash_password(creds->password));
@@ -94,7 +97,7 @@ class AuthRoutes {
     }
     const auto now = clock::now_unix();
     const std::string token = security::sign_jwt(
-        {user.id, user.role, now, now + app_.config.jwt_ttl_seconds}, app_.config.secret_key);
+        {user.id, user.role, now, now + deps_.config.jwt_ttl_seconds}, deps_.config.secret_key);
     return http::json_response(
         200, {{"message", "로그인 성공"}, {"token", token}, {"user", login_user_json(user)}});
   }
@@ -119,17 +122,17 @@ class AuthRoutes {
   }
 
  private:
-  App& app_;
+  Deps deps_;
   AuthStore store_;
 };
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto routes = std::make_shared<AuthRoutes>(app);
-  const http::Authenticator& auth = app.authenticator;
+http::Service make_service(const Deps& deps) {
+  auto routes = std::make_shared<AuthRoutes>(deps);
+  const http::Authenticator& auth = deps.authenticator;
   const std::string prefix = "/api/auth";
-  http::Service s{"auth", app.config.ports.auth, {}};
+  http::Service s{"auth", deps.config.ports.auth, {}};
   // Both hash a password (Argon2id): they run on the CPU pool, apart from database work.
   s.routes.push_back({"POST", prefix + "/signup",
                       [routes](const Request& rq) { return routes->signup(rq); }, true, nullptr,
@@ -145,7 +148,7 @@ http::Service make_service(App& app) {
       {"PUT", prefix + "/profile", http::authed(auth, [routes](const Request& rq, const auto& who) {
          return routes->put_profile(rq, who);
        })});
-  s.routes.push_back(http::health_route(prefix, "auth", app.config.ports.auth));
+  s.routes.push_back(http::health_route(prefix, "auth", deps.config.ports.auth));
   return s;
 }
 

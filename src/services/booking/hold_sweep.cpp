@@ -1,6 +1,5 @@
 #include "services/booking/hold_sweep.hpp"
 
-#include "app/app.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -12,21 +11,21 @@ namespace {
 constexpr int kBatch = 200;
 }  // namespace
 
-int sweep_expired_holds(App& app) {
-  BookingStore store(*app.db, app.config.sales_cutoff_minutes);
-  auto released = store.expire_holds(clock::now_unix(), kBatch);
+int sweep_expired_holds(db::Db& db, int sales_cutoff_minutes, flight::CatalogInvalidator& catalog,
+                        Refunds& refunds) {
+  BookingStore store(db, sales_cutoff_minutes);
+  auto released = store.expire_holds(clock::now_unix(), kBatch, refunds);
   if (!released) {
     // Database down: the next pass tries again; each release is its own transaction.
     log::warn("releasing expired holds failed", {{"error", released.error().message_en}});
     return 0;
   }
-  for (const auto& r : *released) {
-    app.after_cancel(r.schedule_id, r.touched.departure, r.touched.arrival, r.touched.date,
-                     r.refunds_queued);
+  const int n = static_cast<int>(released->size());
+  for (auto& w : *released) {
+    const CancelOutcome r = finish_release(std::move(w), catalog, refunds);
     log::info("booking hold expired",
               {{"booking_id", r.booking_id}, {"schedule_id", r.schedule_id}});
   }
-  const int n = static_cast<int>(released->size());
   if (n > 0) metrics::Registry::instance().count_holds_expired(n);
   return n;
 }

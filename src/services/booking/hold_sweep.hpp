@@ -4,13 +4,14 @@
 // is released by exactly one of them (BookingStore::expire_holds decides under the locks).
 #pragma once
 
-namespace cj {
-struct App;
-}
+#include "core/db.hpp"
+#include "services/booking/refunds.hpp"
+#include "services/flight/catalog_invalidator.hpp"
 
 namespace cj::booking {
 
 // Returns how many holds this pass released.
-int sweep_expired_holds(App& app);
+int sweep_expired_holds(db::Db& db, int sales_cutoff_minutes, flight::CatalogInvalidator& catalog,
+                        Refunds& refunds);
 
 }  // namespace cj::booking

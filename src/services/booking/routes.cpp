@@ -7,7 +7,9 @@
 #include "http/auth.hpp"
 #include "http/health.hpp"
 #include "http/paging.hpp"
+#include "services/booking/counters.hpp"
 #include "services/booking/store.hpp"
+#include "services/flight/catalog_cache.hpp"
 
 namespace cj::booking {
 namespace {
@@ -31,11 +33,11 @@ Result<std::optional<std::string>> idempotency_key(const Request& rq) {
 
 class BookingRoutes {
  public:
-  explicit BookingRoutes(App& app)
-      : app_(app),
-        store_(
-            *app.db, app.config.sales_cutoff_minutes,
-            HoldPolicy{app.config.booking_hold_minutes, app.config.max_unpaid_bookings_per_user}) {}
+  explicit BookingRoutes(const Deps& deps)
+      : deps_(deps),
+        store_(deps.db, deps.config.sales_cutoff_minutes,
+               HoldPolicy{deps.config.booking_hold_minutes,
+                          deps.config.max_unpaid_bookings_per_user}) {}
 
   Response create(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
@@ -47,17 +49,16 @@ class BookingRoutes {
     const std::string fingerprint = *key ? request_fingerprint(*in) : std::string();
     auto out = store_.create(who.user_id, *in, *key, fingerprint, clock::now_unix());
     if (!out) return http::error_response(rq, out.error());
-    if (out->touched) {
-      app_.catalog_cache->invalidate_search(out->touched->departure, out->touched->arrival,
-                                            out->touched->date);
-      app_.catalog_cache->invalidate_seats(in->schedule_id);
+    const Created created = deps_.catalog.apply(std::move(*out));
+    if (!created.replayed) {
+      counters::created(created.status);
       log::info("booking created", {{"request_id", rq.request_id},
-                                    {"booking_id", out->created.booking_id},
+                                    {"booking_id", created.booking_id},
                                     {"schedule_id", in->schedule_id},
                                     {"passengers", in->passengers.size()}});
     }
-    Response r = http::json_response(201, created_json(out->created));
-    if (out->created.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+    Response r = http::json_response(201, created_json(created));
+    if (created.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
     return r;
   }
 
@@ -73,12 +74,12 @@ class BookingRoutes {
 
   Response cancel(const Request& rq, const security::Claims& who) {
     const std::string number = rq.param("booking_number");
-    auto out = store_.cancel(who.user_id, number, clock::now_unix());
+    auto out = store_.cancel(who.user_id, number, clock::now_unix(), deps_.refunds);
     if (!out) return http::error_response(rq, out.error());
-    app_.after_cancel(out->schedule_id, out->touched.departure, out->touched.arrival,
-                      out->touched.date, out->refunds_queued);
+    const CancelOutcome done = finish_release(std::move(*out), deps_.catalog, deps_.refunds);
+    counters::cancelled("user");
     log::info("booking cancelled",
-              {{"request_id", rq.request_id}, {"booking_id", out->booking_id}, {"by", "user"}});
+              {{"request_id", rq.request_id}, {"booking_id", done.booking_id}, {"by", "user"}});
     return http::json_response(200, {{"message", "예약이 성공적으로 취소되었습니다."},
                                      {"success", true},
                                      {"booking_number", number}});
@@ -89,7 +90,7 @@ class BookingRoutes {
   std::optional<Response> occupied_fast(const Request& rq) {
     auto id = validate::positive_integer(rq.param("schedule_id"));
     if (!id) return std::nullopt;
-    auto hit = app_.catalog_cache->peek(flight::CatalogCache::seats_group(*id), "occupied");
+    auto hit = deps_.seat_cache.peek(flight::CatalogCache::seats_group(*id), "occupied");
     if (!hit) return std::nullopt;
     Response r;
     r.body = std::move(*hit);
@@ -99,7 +100,7 @@ class BookingRoutes {
   Response occupied(const Request& rq) {
     auto id = validate::positive_integer(rq.param("schedule_id"));
     if (!id) return http::error_response(rq, errors::not_found());
-    auto body = app_.catalog_cache->get_or_load(
+    auto body = deps_.seat_cache.get_or_load(
         flight::CatalogCache::seats_group(*id), "occupied", [&]() -> Result<std::string> {
           auto seats = store_.occupied_seats(*id);
           if (!seats) return seats.error();
@@ -128,17 +129,17 @@ class BookingRoutes {
   }
 
  private:
-  App& app_;
+  Deps deps_;
   BookingStore store_;
 };
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto r = std::make_shared<BookingRoutes>(app);
-  const http::Authenticator& auth = app.authenticator;
+http::Service make_service(const Deps& deps) {
+  auto r = std::make_shared<BookingRoutes>(deps);
+  const http::Authenticator& auth = deps.authenticator;
   const std::string prefix = "/api/bookings";
-  http::Service s{"booking", app.config.ports.booking, {}};
+  http::Service s{"booking", deps.config.ports.booking, {}};
   s.routes.push_back({"POST", prefix, http::authed(auth, [r](const Request& rq, const auto& who) {
                         return r->create(rq, who);
                       })});
@@ -153,7 +154,7 @@ http::Service make_service(App& app) {
                       [r](const Request& rq) { return r->occupied_fast(rq); }});
   s.routes.push_back({"GET", prefix + "/seat-map/:schedule_id",
                       [r](const Request& rq) { return r->seat_map(rq); }});
-  s.routes.push_back(http::health_route(prefix, "booking", app.config.ports.booking));
+  s.routes.push_back(http::health_route(prefix, "booking", deps.config.ports.booking));
   return s;
 }
 

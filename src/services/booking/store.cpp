@@ -8,7 +8,6 @@
 #include "services/booking/rules.hpp"
 #include "services/flight/model.hpp"
 #include "services/flight/rules.hpp"
-#include "services/payment/store.hpp"
 
 namespace cj::booking {
 namespace {
@@ -156,6 +155,15 @@ std::vector<std::string> fetch_occupied(soci::session& s, long long schedule_id)
 
 // Cancel and the hold sweeper: locks the schedule row (the lock order everywhere: the schedule,
 // then the booking) and reads its flight's route (for the caches) and departure.
+using Booked = Written<Created>;
+using Released = Written<CancelOutcome>;
+
+// A release gives the seats back: its search result and its seat map change.
+Written<CancelOutcome> released(CancelOutcome out) {
+  flight::Touched touched{{out.route}, {out.schedule_id}};
+  return Written<CancelOutcome>{std::move(out), std::move(touched)};
+}
+
 struct ScheduleToRelease {
   RouteDate touched;
   std::string departure_time;
@@ -216,16 +224,16 @@ Status BookingStore::check_on_sale(const std::string& date, const std::string& d
   return flight_departed();
 }
 
-Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& in,
-                                           const std::optional<std::string>& idempotency_key,
-                                           const std::string& fingerprint, std::int64_t now) {
+Result<Written<Created>> BookingStore::create(long long user_id, const NewBooking& in,
+                                              const std::optional<std::string>& idempotency_key,
+                                              const std::string& fingerprint, std::int64_t now) {
   if (idempotency_key) {
     auto previous = replay(user_id, *idempotency_key, fingerprint);
     if (!previous) return previous.error();
-    if (*previous) return CreateOutcome{**previous, std::nullopt};
+    if (*previous) return Written<Created>{**previous, {}};
   }
   const long long passengers = static_cast<long long>(in.passengers.size());
-  auto outcome = db_.transaction("booking.create", [&](soci::session& s) -> Result<CreateOutcome> {
+  auto outcome = db_.transaction("booking.create", [&](soci::session& s) -> Result<Booked> {
     if (holds_.max_unpaid_per_user > 0) {
       if (!db_.is_sqlite()) {
         long long locked = 0;
@@ -364,21 +372,22 @@ Result<CreateOutcome> BookingStore::create(long long user_id, const NewBooking& 
         throw;
       }
     }
-    return CreateOutcome{created, touched};
+    return Written<Created>{created, flight::Touched{{touched}, {in.schedule_id}}};
   });
   if (!outcome && outcome.error().code == kIdempotencyRace && idempotency_key) {
     auto previous = replay(user_id, *idempotency_key, fingerprint);
     if (!previous) return previous.error();
-    if (*previous) return CreateOutcome{**previous, std::nullopt};
+    if (*previous) return Written<Created>{**previous, {}};
     return errors::internal();
   }
   return outcome;
 }
 
-Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
-                                           const std::string& booking_number, std::int64_t now,
-                                           const CancelHook& in_transaction) {
-  return db_.transaction("booking.cancel", [&](soci::session& s) -> Result<CancelOutcome> {
+Result<Written<CancelOutcome>> BookingStore::cancel(std::optional<long long> user_id,
+                                                    const std::string& booking_number,
+                                                    std::int64_t now, Refunds& refunds,
+                                                    const CancelHook& in_transaction) {
+  return db_.transaction("booking.cancel", [&](soci::session& s) -> Result<Released> {
     CancelOutcome out;
     out.booking_number = booking_number;
     long long schedule_id = 0;
@@ -403,22 +412,22 @@ Result<CancelOutcome> BookingStore::cancel(std::optional<long long> user_id,
         soci::use(out.booking_id);
     if (booking_status == "COMPLETED") return not_cancellable();
     if (booking_status != "CONFIRMED" && booking_status != "HELD") return booking_not_cancellable();
-    out.touched = sched.touched;
+    out.route = sched.touched;
     // A flight that has left is not refunded by a cancel (up to departure a cancel is allowed,
     // the sales cut-off does not apply to it).
-    auto departs = flight::departure_instant(out.touched.date, sched.departure_time, sched.zone);
+    auto departs = flight::departure_instant(out.route.date, sched.departure_time, sched.zone);
     if (!departs) return departs.error();
     if (flight::sales_state(*departs, now, 0) == flight::Sales::Departed) return not_cancellable();
 
-    release_in_transaction(s, out, "CANCELLED",
+    release_in_transaction(s, out, "CANCELLED", refunds,
                            user_id ? "customer cancelled" : "cancelled by admin");
     if (in_transaction) in_transaction(s, out);
-    return out;
+    return released(std::move(out));
   });
 }
 
 void BookingStore::release_in_transaction(soci::session& s, CancelOutcome& out,
-                                          const char* final_status,
+                                          const char* final_status, Refunds& refunds,
                                           const std::string& refund_reason) {
   long long passengers = 0;
   const std::string status = final_status;
@@ -428,11 +437,11 @@ void BookingStore::release_in_transaction(soci::session& s, CancelOutcome& out,
   s << kMarkReleased, soci::use(status), soci::use(out.booking_id);
   // A PAID payment of this booking becomes CANCELLED and its refund is queued, in this same
   // transaction, so a committed release never loses its refund.
-  out.refunds_queued =
-      payment::queue_refunds_in_transaction(s, db_.is_sqlite(), out.booking_id, refund_reason);
+  out.refunds_queued = refunds.queue_in_transaction(s, out.booking_id, refund_reason);
 }
 
-Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, int limit) {
+Result<std::vector<Written<CancelOutcome>>> BookingStore::expire_holds(std::int64_t now, int limit,
+                                                                       Refunds& refunds) {
   struct Due {
     long long booking_id = 0;
     std::string booking_number;
@@ -450,7 +459,7 @@ Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, 
     return out;
   });
   if (!due) return due.error();
-  std::vector<CancelOutcome> released;
+  std::vector<Written<CancelOutcome>> out_list;
   for (const auto& d : *due) {
     auto one = db_.transaction(
         "booking.expire_hold", [&](soci::session& s) -> Result<std::optional<CancelOutcome>> {
@@ -470,14 +479,14 @@ Result<std::vector<CancelOutcome>> BookingStore::expire_holds(std::int64_t now, 
           out.booking_id = d.booking_id;
           out.booking_number = d.booking_number;
           out.schedule_id = d.schedule_id;
-          out.touched = sched.touched;
-          release_in_transaction(s, out, "EXPIRED", "booking hold expired");
+          out.route = sched.touched;
+          release_in_transaction(s, out, "EXPIRED", refunds, "booking hold expired");
           return std::optional<CancelOutcome>{out};
         });
     if (!one) return one.error();
-    if (*one) released.push_back(std::move(**one));
+    if (*one) out_list.push_back(released(std::move(**one)));
   }
-  return released;
+  return out_list;
 }
 
 Result<int> BookingStore::complete_departed(std::int64_t now) {
@@ -644,6 +653,17 @@ Result<long long> BookingStore::purge_idempotency_keys(std::int64_t now) {
     if (*n < batch) break;
   }
   return purged;
+}
+
+}  // namespace cj::booking
+
+namespace cj::booking {
+
+CancelOutcome finish_release(Written<CancelOutcome> released, flight::CatalogInvalidator& catalog,
+                             Refunds& refunds) {
+  CancelOutcome out = catalog.apply(std::move(released));
+  if (out.refunds_queued > 0) refunds.send_queued(out.refunds_queued);
+  return out;
 }
 
 }  // namespace cj::booking

@@ -9,28 +9,21 @@
 #include <vector>
 
 #include "core/db.hpp"
-#include "http/paging.hpp"
+#include "core/page.hpp"
 #include "services/booking/model.hpp"
+#include "services/booking/refunds.hpp"
+#include "services/flight/catalog_invalidator.hpp"
 
 namespace cj::booking {
 
-// What a write touched, so the caller can invalidate the flight-search cache after commit.
-struct RouteDate {
-  std::string departure;
-  std::string arrival;
-  std::string date;
-};
-
-struct CreateOutcome {
-  Created created;
-  std::optional<RouteDate> touched;  // unset for an idempotent replay
-};
+using flight::RouteDate;
+using flight::Written;
 
 struct CancelOutcome {
   long long booking_id = 0;
   long long schedule_id = 0;
   std::string booking_number;
-  RouteDate touched;
+  RouteDate route;  // of the schedule (its search result shows the seats again)
   int refunds_queued = 0;
 };
 
@@ -42,7 +35,7 @@ struct SeatMapOut {
   long long available_seats = 0;
 };
 
-using Page = http::Page;  // limit 0: no paging (capped by kMaxListed)
+// Page::limit 0: no paging (capped by kMaxListed).
 constexpr int kMaxListed = 500;
 
 // How bookings are held and limited (BOOKING_HOLD_MINUTES, MAX_UNPAID_BOOKINGS_PER_USER).
@@ -64,15 +57,18 @@ class BookingStore {
       : db_(db), sales_cutoff_minutes_(sales_cutoff_minutes), holds_(holds) {}
 
   // `now`: the service clock, by which the schedule's sales cut-off and departure are judged.
-  Result<CreateOutcome> create(long long user_id, const NewBooking& in,
-                               const std::optional<std::string>& idempotency_key,
-                               const std::string& fingerprint, std::int64_t now);
+  // Touches the schedule's search result and seat map (nothing for an idempotent replay).
+  Result<Written<Created>> create(long long user_id, const NewBooking& in,
+                                  const std::optional<std::string>& idempotency_key,
+                                  const std::string& fingerprint, std::int64_t now);
   // user_id == nullopt: any user's booking (admin). `in_transaction` runs inside the same
   // transaction after the cancel (e.g. the admin audit record). A booking whose flight departed
-  // at `now` (or that is COMPLETED) is not cancellable (409).
+  // at `now` (or that is COMPLETED) is not cancellable (409). Captured payments are queued for
+  // refund through `refunds` in the same transaction.
   using CancelHook = std::function<void(soci::session&, const CancelOutcome&)>;
-  Result<CancelOutcome> cancel(std::optional<long long> user_id, const std::string& booking_number,
-                               std::int64_t now, const CancelHook& in_transaction = {});
+  Result<Written<CancelOutcome>> cancel(std::optional<long long> user_id,
+                                        const std::string& booking_number, std::int64_t now,
+                                        Refunds& refunds, const CancelHook& in_transaction = {});
   // Marks the CONFIRMED bookings of every flight that departed by `now` COMPLETED; returns how
   // many this call changed. Idempotent, and safe to run from every replica at once.
   Result<int> complete_departed(std::int64_t now);
@@ -80,7 +76,8 @@ class BookingStore {
   // available_seats back, status EXPIRED, in one transaction each. Each booking is decided under
   // its schedule's lock, so replicas sweeping at once release each hold once; the outcomes (for
   // cache invalidation) are the ones this call released.
-  Result<std::vector<CancelOutcome>> expire_holds(std::int64_t now, int limit);
+  Result<std::vector<Written<CancelOutcome>>> expire_holds(std::int64_t now, int limit,
+                                                           Refunds& refunds);
   Result<std::vector<BookingOut>> list_for_user(long long user_id, Page page);
   Result<std::vector<std::string>> occupied_seats(long long schedule_id);
   Result<std::optional<SeatMapOut>> seat_map(long long schedule_id);
@@ -97,10 +94,15 @@ class BookingStore {
   // Inside a transaction that holds the schedule lock and has re-checked the booking: seats back,
   // the booking to `final_status`, its captured payments to refund.
   void release_in_transaction(soci::session& s, CancelOutcome& out, const char* final_status,
-                              const std::string& refund_reason);
+                              Refunds& refunds, const std::string& refund_reason);
   db::Db& db_;
   int sales_cutoff_minutes_;
   HoldPolicy holds_;
 };
+
+// After a cancel or an expired hold committed: the search result and the seat map show the seats
+// again, and the refunds it queued go out now.
+CancelOutcome finish_release(Written<CancelOutcome> released, flight::CatalogInvalidator& catalog,
+                             Refunds& refunds);
 
 }  // namespace cj::booking

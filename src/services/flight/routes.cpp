@@ -28,11 +28,11 @@ std::string rows_body(const char* list_name, const std::vector<ScheduleRow>& row
 
 class FlightRoutes {
  public:
-  explicit FlightRoutes(App& app)
-      : cache_(*app.catalog_cache),
-        reference_(*app.reference_cache),
-        store_(*app.db),
-        cutoff_seconds_(app.config.sales_cutoff_minutes * 60) {}
+  explicit FlightRoutes(const Deps& deps)
+      : cache_(deps.catalog),
+        reference_(deps.reference),
+        store_(deps.db),
+        cutoff_seconds_(deps.config.sales_cutoff_minutes * 60) {}
 
   // Search: the cache key is the validated, normalised query, so `icn` and `ICN` share an entry.
   std::optional<Response> search_fast(const Request& rq) {
@@ -116,10 +116,10 @@ class FlightRoutes {
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto r = std::make_shared<FlightRoutes>(app);
+http::Service make_service(const Deps& deps) {
+  auto r = std::make_shared<FlightRoutes>(deps);
   const std::string prefix = "/api/flights";
-  http::Service s{"flight", app.config.ports.flight, {}};
+  http::Service s{"flight", deps.config.ports.flight, {}};
   s.routes.push_back({"GET", prefix + "/search", [r](const Request& rq) { return r->search(rq); },
                       true, [r](const Request& rq) { return r->search_fast(rq); }});
   s.routes.push_back({"GET", prefix + "/airports",
@@ -131,7 +131,7 @@ http::Service make_service(App& app) {
   s.routes.push_back({"GET", prefix + "/promotions",
                       [r](const Request& rq) { return r->discounted(rq, true); }, true,
                       [r](const Request&) { return r->discounted_fast("promotions"); }});
-  s.routes.push_back(http::health_route(prefix, "flight", app.config.ports.flight));
+  s.routes.push_back(http::health_route(prefix, "flight", deps.config.ports.flight));
   return s;
 }
 

@@ -5,13 +5,14 @@
 // payments (a PeriodicWorker); each payment is decided under its row lock, so once.
 #pragma once
 
-namespace cj {
-struct App;
-}
+#include "core/db.hpp"
 
 namespace cj::payment {
 
-// Returns how many refunds this pass queued.
-int refund_orphaned_payments(App& app);
+class RefundWorker;
+
+// Refunds what was captured more than `grace_minutes` ago and claimed by no booking; returns how
+// many refunds this pass queued (`refunds` sends them at once).
+int refund_orphaned_payments(db::Db& db, int grace_minutes, RefundWorker& refunds);
 
 }  // namespace cj::payment

@@ -27,8 +27,8 @@ constexpr const char* kClaim =
     "updated_at = :ts "
     "WHERE outbox_id = :id AND status IN ('PENDING', 'SENDING') AND next_attempt_at <= :now";
 constexpr const char* kClaimed =
-    "SELECT outbox_id, payment_id, receipt_id, cancel_price, reason, attempts FROM refund_outbox "
-    "WHERE outbox_id = :id";
+    "SELECT outbox_id, payment_id, receipt_id, cancel_price, reason, attempts, traceparent "
+    "FROM refund_outbox WHERE outbox_id = :id";
 
 // Every mark below holds only for the claim's own token.
 constexpr const char* kRenew =
@@ -108,11 +108,15 @@ Result<std::optional<ClaimedRefund>> RefundOutbox::claim_next(long long now_unix
           ClaimedRefund c;
           c.token = token;
           std::string receipt;
+          std::string traceparent;
           soci::indicator receipt_i = soci::i_ok;
+          soci::indicator traceparent_i = soci::i_ok;
           s << kClaimed, soci::into(c.item.outbox_id), soci::into(c.item.payment_id),
               soci::into(receipt, receipt_i), soci::into(c.item.cancel_price),
-              soci::into(c.item.reason), soci::into(c.item.attempts), soci::use(id);
+              soci::into(c.item.reason), soci::into(c.item.attempts),
+              soci::into(traceparent, traceparent_i), soci::use(id);
           c.item.receipt_id = receipt_i == soci::i_ok ? receipt : "";
+          c.item.traceparent = traceparent_i == soci::i_ok ? traceparent : "";
           return std::optional<ClaimedRefund>(std::move(c));
         }
         return std::optional<ClaimedRefund>();

@@ -19,6 +19,8 @@ struct OutboxItem {
   long long cancel_price = 0;
   std::string reason;
   int attempts = 0;  // attempts finished before this claim
+  // The traceparent of the work that queued it (empty: none), continued by the send.
+  std::string traceparent;
 };
 
 // A row held by this worker until its lease ends (or until another worker takes it over).

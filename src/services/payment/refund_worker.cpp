@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/trace.hpp"
 
 namespace cj::payment {
 namespace {
@@ -96,6 +97,15 @@ int RefundWorker::process_due() {
 
 RefundWorker::Outcome RefundWorker::send(RefundOutbox& outbox, const ClaimedRefund& claim) {
   const OutboxItem& item = claim.item;
+  // The send continues the trace of whatever queued the refund (a cancel in the booking service,
+  // a webhook): its gateway call and marks are children of this span. A row stored without one
+  // (or with an unreadable one) starts a trace of its own.
+  const auto parent = trace::parse_traceparent(item.traceparent);
+  trace::Span span("refund.send", trace::SpanKind::Consumer, parent ? &*parent : nullptr,
+                   "payment");
+  span.set("cloudjet.refund.outbox_id", static_cast<std::int64_t>(item.outbox_id));
+  span.set("cloudjet.refund.attempt", std::int64_t{item.attempts} + 1);
+  const trace::Scope scope(span.context(), span.service());
   const Status st = [&] {
     LeaseKeeper keeper(outbox, claim, lease_seconds_);
     return gateway_->cancel(
@@ -121,6 +131,10 @@ RefundWorker::Outcome RefundWorker::send(RefundOutbox& outbox, const ClaimedRefu
     outcome = Outcome::Retry;
   }
 
+  if (outcome != Outcome::Sent) {
+    span.set("error.type", outcome == Outcome::Refused ? "refused" : "retry");
+    span.set_error(st.error().message_en);
+  }
   if (!marked) {
     // The row stays SENDING until its lease ends, then goes out again with the same cancel id.
     fields["mark_error"] = marked.error().message_en;

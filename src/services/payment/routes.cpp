@@ -6,6 +6,8 @@
 #include "core/validate.hpp"
 #include "http/auth.hpp"
 #include "http/health.hpp"
+#include "services/payment/counters.hpp"
+#include "services/payment/refund_worker.hpp"
 #include "services/payment/store.hpp"
 
 namespace cj::payment {
@@ -41,7 +43,7 @@ Result<nlohmann::json> webhook_fields(const Request& rq) {
 
 class PaymentRoutes {
  public:
-  explicit PaymentRoutes(App& app) : app_(app), store_(*app.db) {}
+  explicit PaymentRoutes(const Deps& deps) : deps_(deps), store_(deps.db) {}
 
   Response init(const Request& rq, const security::Claims& who) {
     auto body = http::parse_json_object(rq);
@@ -51,7 +53,8 @@ class PaymentRoutes {
     const std::string order_id = in->order_id.value_or(new_order_id(who.user_id, in->schedule_id));
     auto p = store_.create(who.user_id, *in, order_id);
     if (!p) return http::error_response(rq, p.error());
-    const auto& key = app_.config.bootpay_rest_api_key;
+    counters::entered(counters::State::Requested);
+    const auto& key = deps_.config.bootpay_rest_api_key;
     return http::json_response(
         200, {{"success", true},
               {"payment_id", p->payment_id},
@@ -65,7 +68,7 @@ class PaymentRoutes {
   }
 
   Response webhook(const Request& rq) {
-    const auto& secret = app_.config.bootpay_private_key;
+    const auto& secret = deps_.config.bootpay_private_key;
     // Without a key nobody can be verified, so nobody is trusted.
     if (secret.empty()) return http::error_response(rq, webhook_disabled());
     auto signature = rq.header("bootpay-signature");
@@ -89,6 +92,7 @@ class PaymentRoutes {
     if (!event->paid) {
       auto t = store_.mark_failed(event->order_id, raw);
       if (!t) return http::error_response(rq, t.error());
+      if (*t == Transition::Applied) counters::entered(counters::State::Failed);
       if (*t == Transition::NoChange) {
         log::info(
             "late or repeated failure event ignored",
@@ -111,9 +115,9 @@ class PaymentRoutes {
                   {"received", event->price ? *event->price : -1}});
       return http::error_response(rq, amount_mismatch());
     }
-    if (app_.gateway) {
+    if (deps_.gateway) {
       // Trust the gateway's own record, asked over its API, not the webhook body alone.
-      auto receipt = app_.gateway->lookup(*event->receipt_id);
+      auto receipt = deps_.gateway->lookup(*event->receipt_id);
       if (!receipt) return http::error_response(rq, receipt.error());
       if (receipt->order_id != p.order_id || receipt->price != p.amount || !receipt->completed) {
         log::error("ALERT gateway receipt disagrees with webhook",
@@ -126,6 +130,7 @@ class PaymentRoutes {
     switch (*t) {
       case Transition::Applied:
       case Transition::Confirmed:
+        counters::entered(counters::State::Paid);
         log::info("payment paid", {{"request_id", rq.request_id},
                                    {"payment_id", p.payment_id},
                                    {"booking_confirmed", *t == Transition::Confirmed}});
@@ -133,7 +138,10 @@ class PaymentRoutes {
       case Transition::Refunded:
         log::warn("payment arrived for an ended booking, refund queued",
                   {{"request_id", rq.request_id}, {"payment_id", p.payment_id}});
-        app_.refunds->kick();
+        // It was captured (PAID at the gateway) and is CANCELLED with its refund queued.
+        counters::entered(counters::State::Paid);
+        counters::entered(counters::State::Cancelled);
+        deps_.refunds.kick();
         break;
       case Transition::NoChange: break;
     }
@@ -165,17 +173,17 @@ class PaymentRoutes {
   }
 
  private:
-  App& app_;
+  Deps deps_;
   PaymentStore store_;
 };
 
 }  // namespace
 
-http::Service make_service(App& app) {
-  auto r = std::make_shared<PaymentRoutes>(app);
-  const http::Authenticator& auth = app.authenticator;
+http::Service make_service(const Deps& deps) {
+  auto r = std::make_shared<PaymentRoutes>(deps);
+  const http::Authenticator& auth = deps.authenticator;
   const std::string p = "/api/payments";
-  http::Service s{"payment", app.config.ports.payment, {}};
+  http::Service s{"payment", deps.config.ports.payment, {}};
   s.routes.push_back(
       {"POST", p + "/init",
        http::authed(auth, [r](const Request& rq, const auto& who) { return r->init(rq, who); })});
@@ -186,7 +194,7 @@ http::Service make_service(App& app) {
   s.routes.push_back(
       {"POST", p + "/attach-booking",
        http::authed(auth, [r](const Request& rq, const auto& who) { return r->attach(rq, who); })});
-  s.routes.push_back(http::health_route(p, "payment", app.config.ports.payment));
+  s.routes.push_back(http::health_route(p, "payment", deps.config.ports.payment));
   return s;
 }
 

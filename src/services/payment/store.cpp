@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/trace.hpp"
 
 namespace cj::payment {
 namespace {
@@ -47,10 +48,10 @@ constexpr const char* kCancelPayment =
     "UPDATE payments SET status = 'CANCELLED', updated_at = :now WHERE payment_id = :id";
 constexpr const char* kQueueRefundSqlite =
     "INSERT OR IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason, "
-    "created_at, updated_at) VALUES (:p, :r, :a, :why, :now, :now2)";
+    "created_at, updated_at, traceparent) VALUES (:p, :r, :a, :why, :now, :now2, :tp)";
 constexpr const char* kQueueRefundMysql =
     "INSERT IGNORE INTO refund_outbox (payment_id, receipt_id, cancel_price, reason, "
-    "created_at, updated_at) VALUES (:p, :r, :a, :why, :now, :now2)";
+    "created_at, updated_at, traceparent) VALUES (:p, :r, :a, :why, :now, :now2, :tp)";
 
 // Captured payments that no booking claimed in time (the original front end pays first, then
 // books: a failed booking leaves one). updated_at is when it became PAID.
@@ -210,6 +211,10 @@ Result<int> PaymentStore::refund_orphans(long long paid_before_unix, int limit) 
   if (!candidates) return candidates.error();
   int refunded = 0;
   for (const auto& order : *candidates) {
+    // No request asked for this refund: its trace starts here, and the refund worker's send
+    // continues it.
+    trace::Span span("payment.refund_orphan", trace::SpanKind::Internal, nullptr, "payment");
+    const trace::Scope scope(span.context(), span.service());
     auto one = db_.transaction("payment.refund_orphan", [&](soci::session& s) -> Result<bool> {
       auto p = fetch(s, db_.pick(kByOrder, kByOrderForUpdate), order);
       // Attached (or refunded by another replica) since the scan: nothing to do.
@@ -227,10 +232,14 @@ Result<int> PaymentStore::refund_orphans(long long paid_before_unix, int limit) 
 void queue_refund(soci::session& s, bool sqlite, const CapturedPayment& p,
                   const std::string& reason) {
   const std::string now = clock::db_now();
+  // The trace of whatever queues the refund (a cancel request, a webhook, the orphan pass), for
+  // the refund worker to continue.
+  const std::string traceparent = trace::current_traceparent();
+  soci::indicator traceparent_i = traceparent.empty() ? soci::i_null : soci::i_ok;
   s << kCancelPayment, soci::use(now), soci::use(p.payment_id);
   s << (sqlite ? kQueueRefundSqlite : kQueueRefundMysql), soci::use(p.payment_id),
       soci::use(p.receipt_id), soci::use(p.amount), soci::use(reason), soci::use(now),
-      soci::use(now);
+      soci::use(now), soci::use(traceparent, traceparent_i);
 }
 
 int queue_refunds_in_transaction(soci::session& s, bool sqlite, long long booking_id,
