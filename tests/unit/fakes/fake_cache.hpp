@@ -35,8 +35,8 @@ class FakeCache final : public Cache {
     return out;
   }
   using Cache::put;
-  void put(const std::string& group, const std::string& version, const std::string& key,
-           Body value, int) override {
+  void put(const std::string& group, const std::string& version, const std::string& key, Body value,
+           int) override {
     std::lock_guard lock(mu_);
     entries_[group + "|" + version + "|" + key] = std::move(value);
   }
