@@ -109,8 +109,11 @@ newman: deps-test
 	  --env-var adminPassword="$$CLOUDJET_ADMIN_PASSWORD" --env-var bootpayPrivateKey="$$BOOTPAY_PRIVATE_KEY" \
 	  --env-var bootpayApplicationId="$$BOOTPAY_REST_API_KEY"
 
+# wrk scenarios on both backends: a table on stdout, JSON in bench/results/ (bench/RESULTS.md).
+# BENCH_ARGS e.g. "--backends sqlite --duration 3 --perf mixed".
+BENCH_ARGS ?=
 bench: deps-test build
-	bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp')

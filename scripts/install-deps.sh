@@ -17,7 +17,7 @@ BUILD_PKGS=(
   librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev nlohmann-json3-dev
   libsoci-dev libboost-dev libsqlite3-dev sqlite3 libmariadb-dev libhiredis-dev
   libjwt-dev libsodium-dev libssl-dev libcurl4-openssl-dev
-  libspdlog-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev
+  libspdlog-dev prometheus-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libhowardhinnant-date-dev tzdata
   python3 python3-yaml
 )
@@ -26,6 +26,7 @@ TEST_PKGS=(
   python3 python3-pytest python3-requests python3-pymysql
   wrk curl nginx python3-yaml python3-jsonschema prometheus
   nodejs npm
+  linux-perf
 )
 # Containers: the image build, the compose stack and the fresh-machine check (`make deploy-test`,
 # `make fresh-test`). runc because crun fails on hybrid-cgroup kernels.

@@ -202,6 +202,9 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
   registry.add_gauge_probe(
       "cloudjet_cache_entries", "Entries in the in-process response cache", {{"cache", "catalog"}},
       [&a] { return static_cast<double>(a.catalog_cache->backend().stats().entries); });
+  registry.add_gauge_probe("cloudjet_log_lines_dropped",
+                           "Log lines dropped since start because stdout could not keep up", {},
+                           [] { return static_cast<double>(cj::log::dropped_lines()); });
 
   a.refunds->start();
   // Bookings are the booking service's data: processes serving it complete departed ones.
@@ -249,7 +252,7 @@ int run_serve(const CommonFlags& common, const ServeFlags& flags) {
     exporter->shutdown(std::chrono::milliseconds(3000));
   }
   cj::log::info("stopped");
-  cj::log::flush();
+  cj::log::drain();
   if (!st) return fail(st.error().message_en);
   return 0;
 }

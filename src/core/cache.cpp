@@ -1,5 +1,7 @@
 #include "core/cache.hpp"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <chrono>
 #include <list>
@@ -18,10 +20,11 @@ class MemoryCache final : public Cache {
       : max_entries_(std::max<std::size_t>(16, max_entries)), max_bytes_(max_bytes) {}
 
   Lookup get(const std::string& group, const std::string& key) override {
+    const std::string k = full_key(group, key);  // built before taking the lock
     std::lock_guard lock(mu_);
     Lookup out;
     out.version = version_of(group);
-    auto it = index_.find(full_key(group, key));
+    auto it = index_.find(k);
     if (it == index_.end()) return out;
     // An entry stored under an older version of its group is unreachable for good: drop it now
     // rather than let it hold memory until the LRU end reaches it.
@@ -30,20 +33,22 @@ class MemoryCache final : public Cache {
       return out;
     }
     lru_.splice(lru_.begin(), lru_, it->second);
-    out.value = it->second->value;
+    out.value = it->second->value;  // a reference count, not a copy of the body
     return out;
   }
 
-  void put(const std::string& group, const std::string& version, const std::string& key,
-           const std::string& value, int ttl_seconds) override {
+  using Cache::put;
+  void put(const std::string& group, const std::string& version, const std::string& key, Body value,
+           int ttl_seconds) override {
+    if (!value) return;
+    std::string k = full_key(group, key);
+    const std::size_t size = entry_bytes(k, version, *value);
     std::lock_guard lock(mu_);
     if (version != version_of(group)) return;  // invalidated meanwhile: do not store old data
-    std::string k = full_key(group, key);
-    const std::size_t size = entry_bytes(k, version, value);
     if (auto it = index_.find(k); it != index_.end()) erase(it);
     if (size > max_bytes_) return;
     const auto expires = Clock::now() + std::chrono::seconds(ttl_seconds);
-    lru_.push_front(Node{k, version, value, expires, size});
+    lru_.push_front(Node{k, version, std::move(value), expires, size});
     index_.emplace(std::move(k), lru_.begin());
     bytes_ += size;
     while (index_.size() > max_entries_ || bytes_ > max_bytes_) {
@@ -73,7 +78,7 @@ class MemoryCache final : public Cache {
   struct Node {
     std::string key;
     std::string version;
-    std::string value;
+    Body value;
     Clock::time_point expires;
     std::size_t bytes;
   };
@@ -116,9 +121,27 @@ constexpr const char* kLookupScript =
     "local v = redis.call('GET', KEYS[1]) or '0' "
     "return {v, redis.call('GET', ARGV[1] .. v .. ':' .. ARGV[2])}";
 
+// The SHA-1 Redis names the script by (EVALSHA), as lower-case hex.
+std::string script_sha1(std::string_view script) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+bool is_noscript(const redis::Reply& r) {
+  return r.type == redis::Reply::Type::Error && r.str.rfind("NOSCRIPT", 0) == 0;
+}
+
 class RedisCache final : public Cache {
  public:
-  explicit RedisCache(std::shared_ptr<redis::Client> client) : client_(std::move(client)) {}
+  explicit RedisCache(std::shared_ptr<redis::Client> client)
+      : client_(std::move(client)), lookup_sha_(script_sha1(kLookupScript)) {}
 
   Lookup get(const std::string& group, const std::string& key) override {
     Lookup out;
@@ -126,22 +149,23 @@ class RedisCache final : public Cache {
       out.available = false;
       return out;
     }
-    auto r =
-        client_->command({"EVAL", kLookupScript, "1", version_key(group), data_prefix(group), key});
+    auto r = lookup(group, key);
     if (!r || r->type != redis::Reply::Type::Array || r->elements.size() < 1) {
       out.available = false;
       return out;
     }
     out.version = r->elements[0].str;
     if (r->elements.size() > 1 && r->elements[1].type == redis::Reply::Type::String) {
-      out.value = r->elements[1].str;
+      out.value = std::make_shared<const std::string>(std::move(r->elements[1].str));
     }
     return out;
   }
 
-  void put(const std::string& group, const std::string& version, const std::string& key,
-           const std::string& value, int ttl_seconds) override {
-    client_->command({"SET", data_prefix(group) + version + ":" + key, value, "EX",
+  using Cache::put;
+  void put(const std::string& group, const std::string& version, const std::string& key, Body value,
+           int ttl_seconds) override {
+    if (!value) return;
+    client_->command({"SET", data_prefix(group) + version + ":" + key, *value, "EX",
                       std::to_string(ttl_seconds)});
   }
 
@@ -177,9 +201,23 @@ class RedisCache final : public Cache {
     return true;
   }
 
+  // EVALSHA sends 40 bytes instead of the script and skips its compilation check. Redis forgets
+  // scripts on a restart or SCRIPT FLUSH: then NOSCRIPT, and EVAL (which loads the script
+  // again, so the next EVALSHA succeeds) answers this lookup.
+  std::optional<redis::Reply> lookup(const std::string& group, const std::string& key) {
+    auto r = client_->command(
+        {"EVALSHA", lookup_sha_, "1", version_key(group), data_prefix(group), key});
+    if (r && is_noscript(*r)) {
+      r = client_->command(
+          {"EVAL", kLookupScript, "1", version_key(group), data_prefix(group), key});
+    }
+    return r;
+  }
+
   static std::string version_key(const std::string& group) { return "cloudjet:ver:" + group; }
   static std::string data_prefix(const std::string& group) { return "cloudjet:c:" + group + ":"; }
   std::shared_ptr<redis::Client> client_;
+  const std::string lookup_sha_;
   std::mutex mu_;
   std::unordered_set<std::string> pending_;
 };

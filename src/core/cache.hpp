@@ -19,16 +19,23 @@ namespace cj {
 
 class Cache {
  public:
+  // A stored body, shared and immutable: a hit hands out a reference, never a copy made while
+  // the cache's lock is held (a search page is kilobytes, and every I/O thread reads).
+  using Body = std::shared_ptr<const std::string>;
   struct Lookup {
-    std::optional<std::string> value;  // set on a hit
-    std::string version;               // pass back to put() after a miss
-    bool available = true;             // false: the cache is down, go to the database
+    Body value;             // set on a hit
+    std::string version;    // pass back to put() after a miss
+    bool available = true;  // false: the cache is down, go to the database
   };
 
   virtual ~Cache() = default;
   virtual Lookup get(const std::string& group, const std::string& key) = 0;
   virtual void put(const std::string& group, const std::string& version, const std::string& key,
-                   const std::string& value, int ttl_seconds) = 0;
+                   Body value, int ttl_seconds) = 0;
+  void put(const std::string& group, const std::string& version, const std::string& key,
+           const std::string& value, int ttl_seconds) {
+    put(group, version, key, std::make_shared<const std::string>(value), ttl_seconds);
+  }
   // Makes every entry of `group` unreachable (call after the write committed).
   virtual void invalidate(const std::string& group) = 0;
   struct Stats {

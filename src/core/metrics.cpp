@@ -234,6 +234,21 @@ class PromRegistry final : public Registry {
     cache_.Add({{"cache", cache}, {"result", hit ? "hit" : "miss"}}).Increment();
   }
 
+  std::shared_ptr<CacheMetrics> cache_metrics(const std::string& cache) override {
+    // Children live as long as the family (the registry, i.e. the process): plain references.
+    class Resolved final : public CacheMetrics {
+     public:
+      Resolved(prometheus::Counter& hit, prometheus::Counter& miss) : hit_(hit), miss_(miss) {}
+      void count(bool hit) override { (hit ? hit_ : miss_).Increment(); }
+
+     private:
+      prometheus::Counter& hit_;
+      prometheus::Counter& miss_;
+    };
+    return std::make_shared<Resolved>(cache_.Add({{"cache", cache}, {"result", "hit"}}),
+                                      cache_.Add({{"cache", cache}, {"result", "miss"}}));
+  }
+
   void add_gauge_probe(const std::string& name, const std::string& help,
                        const std::map<std::string, std::string>& labels,
                        std::function<double()> read) override {
@@ -363,6 +378,20 @@ class PromRegistry final : public Registry {
 };
 
 }  // namespace
+
+// For registries (fakes) that only implement count_cache.
+std::shared_ptr<CacheMetrics> Registry::cache_metrics(const std::string& cache) {
+  class ByName final : public CacheMetrics {
+   public:
+    ByName(Registry& registry, std::string cache) : registry_(registry), cache_(std::move(cache)) {}
+    void count(bool hit) override { registry_.count_cache(cache_, hit); }
+
+   private:
+    Registry& registry_;
+    std::string cache_;
+  };
+  return std::make_shared<ByName>(*this, cache);
+}
 
 const std::vector<double>& fast_latency_buckets() {
   static const std::vector<double> b{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -18,6 +18,14 @@ class RouteMetrics {
   virtual void observe(int status, double seconds) = 0;
 };
 
+// Hit and miss counters of one cache, resolved once (a Family::Add per lookup hashes the labels
+// and takes the family's lock on every cached read).
+class CacheMetrics {
+ public:
+  virtual ~CacheMetrics() = default;
+  virtual void count(bool hit) = 0;
+};
+
 // A labelled child of a counter or histogram family, resolved once by its user and kept (the
 // registry owns it for the life of the process).
 class Counter {
@@ -46,6 +54,8 @@ class Registry {
   // Reported at scrape time.
   virtual void set_pool_probe(std::function<int()> in_use, int size) = 0;
   virtual void count_cache(const std::string& cache, bool hit) = 0;
+  // The counters count_cache(cache, ...) would increment, for callers that count per lookup.
+  virtual std::shared_ptr<CacheMetrics> cache_metrics(const std::string& cache);
   // A gauge read at scrape time (queue depths, cache bytes, open connections). `read` must stay
   // callable until clear_probes(), which the owner of what it reads calls before destroying it.
   virtual void add_gauge_probe(const std::string& name, const std::string& help,

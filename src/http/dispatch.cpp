@@ -373,9 +373,11 @@ class Dispatcher {
     send(ctx_, req, *rq, std::move(res));
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (entry->metrics) entry->metrics->observe(status, seconds);
+    // Logged before the request stops counting as in flight: shutdown waits for in_flight == 0
+    // and then drains the log, so this line is always queued before the drain.
+    log_request(ctx_.config, entry->service, entry->path, *rq, status, seconds, bytes);
     ctx_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     metrics::Registry::instance().in_flight(-1);
-    log_request(ctx_.config, entry->service, entry->path, *rq, status, seconds, bytes);
   }
 
   Context& ctx_;

@@ -172,7 +172,7 @@ Status serve(const Config& config, const std::vector<Listener>& listeners, const
         "connections still open at the end of the grace period; exiting without "
         "tearing them down",
         {{"open", connections->open()}});
-    log::flush();
+    log::drain();  // _Exit runs no destructors: the logger thread's queue must be empty first
     std::_Exit(0);
   }
   stop_io();

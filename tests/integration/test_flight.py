@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
+import re
 import os
 import signal
 import time
@@ -662,6 +663,40 @@ def test_search_is_cached_in_redis_for_search_cache_ttl(make_server, redis_serve
     assert time.monotonic() - t0 >= 1.9
     assert fresh == expected_search(srv, "ICN", "NRT", date)
     assert 17 in [f["available_seats"] for f in fresh["flights"]]
+
+
+def redis_commands(redis_server) -> dict[str, int]:
+    """calls per command as Redis counts them (INFO commandstats)."""
+    info = redis_server.command("INFO", "commandstats")
+    info = info.decode() if isinstance(info, bytes) else info
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_(\w+):calls=(\d+)", info)}
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "mariadb"])
+def test_cached_search_uses_evalsha_and_recovers_after_script_flush(make_server, redis_server, backend_name):
+    """Lookups run the loaded script by its SHA-1 (EVALSHA, not the script text each time); after
+    SCRIPT FLUSH (what a Redis restart does) the next lookup falls back to EVAL, answers the same
+    body, and lookups go back to EVALSHA."""
+    srv = make_server(backend_name, redis=flushed(redis_server))
+    date = day(4)
+    redis_server.command("CONFIG", "RESETSTAT")
+    first = search_body(srv, "ICN", "NRT", date)
+    assert first == expected_search(srv, "ICN", "NRT", date)
+    hit0 = cache_lookups(srv, "redis", "hit")
+    for _ in range(5):
+        assert search_body(srv, "ICN", "NRT", date) == first
+    assert cache_lookups(srv, "redis", "hit") == hit0 + 5
+    calls = redis_commands(redis_server)
+    # The first lookup of a fresh Redis: EVALSHA → NOSCRIPT → one EVAL; then EVALSHA only.
+    assert calls.get("evalsha", 0) >= 6 and calls.get("eval", 0) <= 1, calls
+
+    assert redis_server.command("SCRIPT", "FLUSH") in ("OK", b"OK")
+    redis_server.command("CONFIG", "RESETSTAT")
+    for _ in range(3):
+        assert search_body(srv, "ICN", "NRT", date) == first
+    assert cache_lookups(srv, "redis", "hit") == hit0 + 8, "a flushed script must not turn hits into misses"
+    calls = redis_commands(redis_server)
+    assert calls.get("eval", 0) == 1 and calls.get("evalsha", 0) == 3, calls
 
 
 @pytest.mark.parametrize("backend_name, outage", [("mariadb", "kill"), ("mariadb", "freeze"), ("sqlite", "stop")])

@@ -582,3 +582,59 @@ def test_slowloris_clients_are_cut_off_and_do_not_slow_a_normal_client(fresh, ca
               f"trickling connections closed after {min(closed_at.values()):.1f}–"
               f"{max(closed_at.values()):.1f} s")
     assert_alive(srv)
+
+
+# ============================================================================================
+# the access log: asynchronous, batched, and complete at a graceful shutdown
+
+
+def pipelined_health(port: int, prefix: str, n: int, chunk: int = 50) -> int:
+    """n pipelined GETs of the health route on one connection, X-Request-Id prefix-0..n-1;
+    returns how many 200 answers came back."""
+    answered = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        buf = b""
+        for start in range(0, n, chunk):
+            batch = range(start, min(n, start + chunk))
+            s.sendall(b"".join(f"GET {HEALTH} HTTP/1.1\r\nHost: x\r\nX-Request-Id: {prefix}-{i}\r\n\r\n".encode()
+                               for i in batch))
+            want = answered + len(batch)
+            while buf.count(b"HTTP/1.1 200") < want:
+                data = s.recv(65536)
+                assert data, "connection closed early"
+                buf += data
+            answered = buf.count(b"HTTP/1.1 200")
+    return answered
+
+
+def test_every_access_line_is_written_before_a_graceful_shutdown_exits(fresh):
+    """Thousands of requests answered as fast as the server can, then SIGTERM at once: the
+    process exits 0 with one access line per request on its stdout (the queue is drained)."""
+    srv = fresh(ACCESS_LOG="true")
+    prefix, per_conn, conns = f"drain-{uuid.uuid4().hex[:8]}", 1500, 4
+    counts = [0] * conns
+
+    def run(k: int) -> None:
+        counts[k] = pipelined_health(srv.port, f"{prefix}-{k}", per_conn)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counts == [per_conn] * conns
+    srv.stop()  # asserts exit code 0
+    lines = [json.loads(l) for l in srv.log_text().splitlines() if l.startswith("{")]
+    ids = {l["request_id"] for l in lines if l.get("msg") == "request" and l["request_id"].startswith(prefix)}
+    assert len(ids) == per_conn * conns, f"{per_conn * conns - len(ids)} access lines missing"
+    one = next(l for l in lines if l.get("request_id") == f"{prefix}-0-0")
+    assert one["route"] == HEALTH and one["status"] == 200 and one["method"] == "GET"
+    assert one["path"] == HEALTH and one["service"] == "flight" and isinstance(one["duration_ms"], float)
+    assert one["level"] == "info" and one.get("trace_id", "absent") != ""  # never an empty id
+    assert [l for l in lines if l.get("msg") == "stopped"], "no 'stopped' line"
+
+
+def test_log_lines_dropped_is_exported_and_zero_at_normal_load(srv):
+    for _ in range(20):
+        assert srv.get(HEALTH).status_code == 200
+    assert cj.metric_value(srv, "cloudjet_log_lines_dropped") == 0

@@ -59,3 +59,25 @@ TEST(MemoryCache, AReaderThatMissedBeforeAWriteCannotStoreOldData) {
 }
 
 }  // namespace
+
+namespace {
+
+// A hit hands out the stored body itself (shared, immutable), not a copy made under the lock; a
+// body stays valid for its holder after the entry is invalidated or evicted.
+TEST(MemoryCache, HitsShareTheStoredBodyWhichOutlivesItsEntry) {
+  auto c = cj::make_memory_cache(100, 1 << 20);
+  auto miss = c->get("g", "k");
+  ASSERT_FALSE(miss.value);
+  auto body = std::make_shared<const std::string>(std::string(4096, 'b'));
+  c->put("g", miss.version, "k", body, 60);
+  auto a = c->get("g", "k");
+  auto b = c->get("g", "k");
+  ASSERT_TRUE(a.value && b.value);
+  EXPECT_EQ(a.value.get(), body.get());
+  EXPECT_EQ(b.value.get(), body.get());
+  c->invalidate("g");
+  EXPECT_FALSE(c->get("g", "k").value);
+  EXPECT_EQ(*a.value, std::string(4096, 'b'));
+}
+
+}  // namespace

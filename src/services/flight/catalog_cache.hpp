@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/cache.hpp"
+#include "core/metrics.hpp"
 #include "core/result.hpp"
 
 namespace cj::flight {
@@ -21,8 +22,8 @@ class CatalogCache {
  public:
   CatalogCache(std::unique_ptr<Cache> cache, int ttl_seconds);
 
-  // An in-process hit, or nullopt (never blocks; always nullopt for Redis).
-  std::optional<std::string> peek(const std::string& group, const std::string& key);
+  // An in-process hit (the shared stored body), or null (never blocks; always null for Redis).
+  Cache::Body peek(const std::string& group, const std::string& key);
   // The cached body, or load() once for all concurrent callers of the same key and version.
   Result<std::string> get_or_load(const std::string& group, const std::string& key,
                                   const std::function<Result<std::string>()>& load);
@@ -62,10 +63,15 @@ class CatalogCache {
   [[nodiscard]] const Cache& backend() const { return *cache_; }
 
  private:
+  Result<Cache::Body> lookup_or_load(const std::string& group, const std::string& key,
+                                     const std::function<Result<Loaded>()>& load);
+
   std::unique_ptr<Cache> cache_;
   int ttl_;
+  std::shared_ptr<metrics::CacheMetrics> metrics_;  // resolved once for cache_->kind()
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_future<Result<std::string>>> inflight_;
+  // Waiters share the loader's body (one allocation), not a copy each.
+  std::unordered_map<std::string, std::shared_future<Result<Cache::Body>>> inflight_;
 };
 
 }  // namespace cj::flight

@@ -34,10 +34,11 @@ class FakeCache final : public Cache {
     }
     return out;
   }
-  void put(const std::string& group, const std::string& version, const std::string& key,
-           const std::string& value, int) override {
+  using Cache::put;
+  void put(const std::string& group, const std::string& version, const std::string& key, Body value,
+           int) override {
     std::lock_guard lock(mu_);
-    entries_[group + "|" + version + "|" + key] = value;
+    entries_[group + "|" + version + "|" + key] = std::move(value);
   }
   void invalidate(const std::string& group) override {
     std::lock_guard lock(mu_);
@@ -52,7 +53,7 @@ class FakeCache final : public Cache {
   std::shared_ptr<Log> log_;
   std::mutex mu_;
   std::map<std::string, long long> versions_;
-  std::map<std::string, std::string> entries_;
+  std::map<std::string, Body> entries_;
 };
 
 }  // namespace cj::fakes
