@@ -95,9 +95,7 @@ Result<HttpResponse> send(const HttpRequest& request) {
     span.set("http.response.status_code", static_cast<std::int64_t>(result->status));
     if (result->status >= 400) {
       span.set("error.type", std::to_string(result->status));
-      std::string why = "HTTP ";
-      why += std::to_string(result->status);
-      span.set_error(why);
+      span.set_error("HTTP " + std::to_string(result->status));
     }
   }
   return result;
@@ -120,16 +118,8 @@ Result<HttpResponse> perform(const HttpRequest& request, const trace::SpanContex
     line += v;
     add_header(line);
   }
-  // Built piece by piece: GCC 12 at -O3 reports a false -Wstringop-overflow for
-  // `"literal" + std::string&&` (as in core/json_input.cpp).
-  std::string traceparent = "traceparent: ";
-  traceparent += trace::format_traceparent(ctx);
-  add_header(traceparent);
-  if (!ctx.tracestate.empty()) {
-    std::string tracestate = "tracestate: ";
-    tracestate += ctx.tracestate;
-    add_header(tracestate);
-  }
+  add_header("traceparent: " + trace::format_traceparent(ctx));
+  if (!ctx.tracestate.empty()) add_header("tracestate: " + ctx.tracestate);
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
