@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -116,7 +117,8 @@ TEST_F(AuthRoutesTest, AShortPasswordOrAMissingFieldIs400NamingItAndAddsNoRow) {
   body.erase("phone");
   auto missing = post("/api/auth/signup", body);
   EXPECT_EQ(missing.status, 400);
-  EXPECT_NE(missing.body.find("phone"), std::string::npos) << missing.body;
+  EXPECT_EQ(json_of(missing)["error"], "missing_field");
+  EXPECT_EQ(json_of(missing)["message"], "phone는 필수 입력 항목입니다.");
 
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM users"), 2);
 }
@@ -127,7 +129,7 @@ TEST_F(AuthRoutesTest, SignupsBeyondTheClientsLimitAre429WithRetryAfterAndAddNoR
   auto refused = post("/api/auth/signup", signup_body("a3@example.com"));
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(json_of(refused)["error"], "too_many_attempts");
-  EXPECT_GT(std::stoi(header(refused, "Retry-After")), 0);
+  EXPECT_GT(std::atoi(header(refused, "Retry-After").c_str()), 0);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM users WHERE email = 'a3@example.com'"), 0);
 
   // Another client is not affected.
@@ -170,7 +172,7 @@ TEST_F(AuthRoutesTest, AfterTheEmailsFailureLimitEvenTheRightPasswordIs429) {
   auto locked = login("lee@example.com", "right-password");
   EXPECT_EQ(locked.status, 429);
   EXPECT_EQ(json_of(locked)["error"], "too_many_attempts");
-  EXPECT_GT(std::stoi(header(locked, "Retry-After")), 0);
+  EXPECT_GT(std::atoi(header(locked, "Retry-After").c_str()), 0);
   EXPECT_EQ(locked.body.find("token"), std::string::npos);
 }
 
@@ -204,6 +206,11 @@ TEST_F(AuthRoutesTest, TheProfileIsTheCallersOwnAndNeedsAToken) {
   EXPECT_EQ(user["email"], "u@x.com");
   EXPECT_EQ(user["birth_date"], "1990-01-01");
   EXPECT_FALSE(user.contains("password_hash"));
+
+  auto admin = call(service_, "GET", "/api/auth/profile", authed(2, "ADMIN"));
+  ASSERT_EQ(admin.status, 200) << admin.body;
+  EXPECT_EQ(json_of(admin)["user"]["email"], "a@x.com");
+  EXPECT_EQ(json_of(admin)["user"]["role"], "ADMIN");
 
   auto anonymous = call(service_, "GET", "/api/auth/profile", cj::http::Request{});
   EXPECT_EQ(anonymous.status, 401);
